@@ -1,0 +1,59 @@
+import { resolve } from "node:path";
+import { z } from "zod";
+
+/** Every setting Orderhub reads from the environment, parsed once at start-up (README lists them). */
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  ORDERHUB_DATA_DIR: z.string().min(1).default("./data"),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
+    .optional()
+    .or(z.literal("").transform(() => undefined)),
+  ORDERHUB_SECRET_KEY: z.string().optional(),
+  ORDERHUB_DEMO: z.enum(["0", "1"]).default("1"),
+  ORDERHUB_PUBLIC_URL: z.string().url().optional(),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  ORDERHUB_LOG_PRETTY: z.enum(["0", "1"]).optional(),
+  ORDERHUB_SESSION_DAYS: z.coerce.number().int().min(1).max(365).default(14),
+  ORDERHUB_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+});
+
+export interface Settings {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | null;
+  secretKey: string | null;
+  demo: boolean;
+  publicUrl: string | null;
+  logLevel: z.infer<typeof envSchema>["LOG_LEVEL"];
+  logPretty: boolean;
+  sessionDays: number;
+  workerConcurrency: number;
+}
+
+export class SettingsError extends Error {}
+
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    throw new SettingsError(`invalid settings:\n  ${lines.join("\n  ")}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: resolve(e.ORDERHUB_DATA_DIR),
+    databaseUrl: e.DATABASE_URL ?? null,
+    secretKey: e.ORDERHUB_SECRET_KEY ?? null,
+    demo: e.ORDERHUB_DEMO === "1",
+    publicUrl: e.ORDERHUB_PUBLIC_URL ?? null,
+    logLevel: e.LOG_LEVEL,
+    logPretty: e.ORDERHUB_LOG_PRETTY ? e.ORDERHUB_LOG_PRETTY === "1" : Boolean(process.stdout.isTTY),
+    sessionDays: e.ORDERHUB_SESSION_DAYS,
+    workerConcurrency: e.ORDERHUB_WORKER_CONCURRENCY,
+  };
+}

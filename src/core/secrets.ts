@@ -1,0 +1,79 @@
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+
+/**
+ * AES-256-GCM envelope for connection credentials: "v1.<iv>.<tag>.<ciphertext>" in base64url.
+ * The key never leaves the process; a wrong key fails loudly instead of returning garbage.
+ */
+export class SecretBox {
+  private readonly key: Buffer;
+  constructor(key: Buffer) {
+    if (key.length !== 32) throw new Error("the secret key must be 32 bytes");
+    this.key = key;
+  }
+
+  seal(plain: string): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv("aes-256-gcm", this.key, iv);
+    const body = Buffer.concat([cipher.update(plain, "utf8"), cipher.final()]);
+    return ["v1", iv, cipher.getAuthTag(), body]
+      .map((p) => (typeof p === "string" ? p : p.toString("base64url")))
+      .join(".");
+  }
+
+  open(sealed: string): string {
+    const [v, iv, tag, body] = sealed.split(".");
+    if (v !== "v1" || !iv || !tag || body === undefined) throw new Error("not a sealed secret");
+    const decipher = createDecipheriv("aes-256-gcm", this.key, Buffer.from(iv, "base64url"));
+    decipher.setAuthTag(Buffer.from(tag, "base64url"));
+    try {
+      return Buffer.concat([decipher.update(Buffer.from(body, "base64url")), decipher.final()]).toString(
+        "utf8",
+      );
+    } catch {
+      throw new Error(
+        "cannot decrypt a stored secret: ORDERHUB_SECRET_KEY differs from the key it was sealed with",
+      );
+    }
+  }
+
+  sealJson(value: Record<string, string>): string {
+    return this.seal(JSON.stringify(value));
+  }
+
+  openJson(sealed: string | null): Record<string, string> {
+    if (!sealed) return {};
+    return JSON.parse(this.open(sealed)) as Record<string, string>;
+  }
+}
+
+/** Accepts 64 hex characters or base64 of 32 bytes. */
+export function parseSecretKey(text: string): Buffer {
+  const t = text.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(t)) return Buffer.from(t, "hex");
+  const b = Buffer.from(t, "base64");
+  if (b.length === 32) return b;
+  throw new Error("ORDERHUB_SECRET_KEY must be 32 bytes as 64 hex characters or base64");
+}
+
+/**
+ * Every secret value the process has decrypted, so the log stream can blank them even when
+ * someone puts one into a message by mistake (defence in depth; redaction paths come first).
+ */
+export class SecretRegistry {
+  private readonly values = new Set<string>();
+  add(value: string | null | undefined): void {
+    if (value && value.length >= 6) this.values.add(value);
+  }
+  scrub(text: string): string {
+    let out = text;
+    for (const v of this.values) {
+      if (out.includes(v)) out = out.split(v).join("[redacted]");
+      const enc = encodeURIComponent(v);
+      if (enc !== v && out.includes(enc)) out = out.split(enc).join("[redacted]");
+    }
+    return out;
+  }
+  get size(): number {
+    return this.values.size;
+  }
+}

@@ -1,0 +1,486 @@
+import { createHash } from "node:crypto";
+import { and, asc, desc, eq, gte, inArray, isNull, lt, type SQL, sql } from "drizzle-orm";
+import { type OrderInput, orderInputSchema, type UnifiedOrder } from "../../core/order.ts";
+import type { OrderStatus } from "../../core/status.ts";
+import type { DbOrTx } from "../connection.ts";
+import { orderEvents, orderLines, orders } from "../schema.ts";
+
+export type UpsertOutcome = "created" | "updated" | "unchanged";
+
+export interface UpsertResult {
+  orderId: number;
+  externalId: string;
+  outcome: UpsertOutcome;
+  previousStatus: OrderStatus | null;
+  status: OrderStatus;
+}
+
+export interface UpsertContext {
+  accountId: number;
+  connectionId: number;
+  /** `marketplace:bricklink`, `user:42`, `system`. */
+  source: string;
+  at: Date;
+}
+
+/** Stable hash of what we show and act on; the raw payload is left out so noise does not count as change. */
+export function contentHash(o: UnifiedOrder): string {
+  const { raw: _raw, ...rest } = o;
+  return createHash("sha256").update(stableJson(rest)).digest("hex").slice(0, 32);
+}
+
+function stableJson(v: unknown): string {
+  if (v instanceof Date) return JSON.stringify(v.toISOString());
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(",")}]`;
+  if (v && typeof v === "object") {
+    const keys = Object.keys(v).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(v ?? null);
+}
+
+function buyerSort(o: UnifiedOrder): string {
+  return [o.buyerName, o.buyerUsername, o.buyerEmail]
+    .filter(Boolean)
+    .join(" ")
+    .toLowerCase()
+    .normalize("NFKD")
+    .replace(/\p{M}/gu, "");
+}
+
+function orderRow(o: UnifiedOrder, ctx: UpsertContext, hash: string) {
+  return {
+    accountId: ctx.accountId,
+    connectionId: ctx.connectionId,
+    marketplace: o.marketplace,
+    externalId: o.externalId,
+    number: o.number,
+    changeMarker: o.changeMarker,
+    status: o.status,
+    rawStatus: o.rawStatus,
+    paymentStatus: o.paymentStatus,
+    rawPaymentStatus: o.rawPaymentStatus,
+    buyerName: o.buyerName,
+    buyerUsername: o.buyerUsername,
+    buyerEmail: o.buyerEmail,
+    shippingAddress: o.shippingAddress,
+    countryCode: o.shippingAddress?.countryCode ?? null,
+    orderedAt: o.orderedAt,
+    marketplaceUpdatedAt: o.updatedAt,
+    statusChangedAt: o.statusChangedAt,
+    currency: o.totals.currency,
+    subtotal: o.totals.subtotal,
+    shipping: o.totals.shipping,
+    tax: o.totals.tax,
+    fees: o.totals.fees,
+    credits: o.totals.credits,
+    grandTotal: o.totals.grandTotal,
+    shippingMethod: o.shippingMethod,
+    trackingNumbers: o.trackingNumbers,
+    buyerRemarks: o.buyerRemarks,
+    archived: o.archived,
+    url: o.url,
+    lotCount: o.lines.length,
+    itemCount: o.lines.reduce((n, l) => n + l.quantity, 0),
+    extra: o.extra,
+    raw: o.raw ?? null,
+    contentHash: hash,
+    buyerSort: buyerSort(o),
+    updatedAt: ctx.at,
+  };
+}
+
+function lineRows(o: UnifiedOrder, orderId: number, accountId: number) {
+  return o.lines.map((l, position) => ({
+    accountId,
+    orderId,
+    externalLineId: l.externalLineId,
+    position,
+    itemNo: l.itemNo,
+    sku: l.sku,
+    name: l.name,
+    itemType: l.itemType,
+    colorId: l.colorId,
+    colorName: l.colorName,
+    condition: l.condition,
+    completeness: l.completeness,
+    quantity: l.quantity,
+    unitPrice: l.unitPrice,
+    lineTotal: l.lineTotal,
+    marketplaceLotId: l.marketplaceLotId,
+    location: l.location,
+    batch: l.batch,
+    digital: l.digital,
+    extra: l.extra,
+    removedAt: null,
+  }));
+}
+
+/** PostgreSQL caps bind parameters at 65,535 per statement. */
+function chunks<T>(rows: T[], columns: number): T[][] {
+  const size = Math.max(1, Math.floor(60_000 / columns));
+  const out: T[][] = [];
+  for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
+  return out;
+}
+
+/**
+ * Idempotent upsert of a batch of orders from one connection: new orders are inserted with their
+ * lines, changed ones updated (lines upserted by their external id, vanished lines marked removed),
+ * unchanged ones skipped by content hash. A status change appends an order_event. Run it inside the
+ * transaction that also moves the sync cursor.
+ */
+export async function upsertOrders(
+  db: DbOrTx,
+  ctx: UpsertContext,
+  inputs: OrderInput[],
+): Promise<UpsertResult[]> {
+  if (inputs.length === 0) return [];
+  const parsed = inputs.map((i) => orderInputSchema.parse(i));
+  const byKey = new Map<string, UnifiedOrder>();
+  for (const o of parsed) byKey.set(`${o.marketplace}\u0000${o.externalId}`, o); // last one wins within a batch
+  const unique = [...byKey.values()];
+  const marketplaces = [...new Set(unique.map((o) => o.marketplace))];
+
+  const existing = await db
+    .select({
+      id: orders.id,
+      marketplace: orders.marketplace,
+      externalId: orders.externalId,
+      contentHash: orders.contentHash,
+      status: orders.status,
+    })
+    .from(orders)
+    .where(
+      and(
+        eq(orders.accountId, ctx.accountId),
+        inArray(orders.marketplace, marketplaces),
+        inArray(
+          orders.externalId,
+          unique.map((o) => o.externalId),
+        ),
+      ),
+    )
+    .for("update");
+  const found = new Map(existing.map((e) => [`${e.marketplace}\u0000${e.externalId}`, e]));
+
+  const results: UpsertResult[] = [];
+  const toInsert: { o: UnifiedOrder; hash: string }[] = [];
+  const toUpdate: { o: UnifiedOrder; hash: string; prev: (typeof existing)[number] }[] = [];
+  for (const o of unique) {
+    const hash = contentHash(o);
+    const prev = found.get(`${o.marketplace}\u0000${o.externalId}`);
+    if (!prev) toInsert.push({ o, hash });
+    else if (prev.contentHash === hash) {
+      results.push({
+        orderId: prev.id,
+        externalId: o.externalId,
+        outcome: "unchanged",
+        previousStatus: prev.status,
+        status: prev.status,
+      });
+    } else toUpdate.push({ o, hash, prev });
+  }
+
+  if (toInsert.length) {
+    const inserted: { id: number; externalId: string }[] = [];
+    for (const part of chunks(toInsert, 40)) {
+      inserted.push(
+        ...(await db
+          .insert(orders)
+          .values(part.map(({ o, hash }) => ({ ...orderRow(o, ctx, hash), createdAt: ctx.at })))
+          .returning({ id: orders.id, externalId: orders.externalId })),
+      );
+    }
+    const idOf = new Map(inserted.map((r) => [r.externalId, r.id]));
+    const lines = toInsert.flatMap(({ o }) => lineRows(o, idOf.get(o.externalId)!, ctx.accountId));
+    for (const part of chunks(lines, 22)) await db.insert(orderLines).values(part);
+    const events = toInsert.map(({ o }) => ({
+      accountId: ctx.accountId,
+      orderId: idOf.get(o.externalId)!,
+      kind: "created",
+      fromStatus: null,
+      toStatus: o.status,
+      rawStatus: o.rawStatus,
+      source: ctx.source,
+      at: o.orderedAt,
+      detail: {},
+    }));
+    for (const part of chunks(events, 9)) await db.insert(orderEvents).values(part);
+    for (const { o } of toInsert) {
+      results.push({
+        orderId: idOf.get(o.externalId)!,
+        externalId: o.externalId,
+        outcome: "created",
+        previousStatus: null,
+        status: o.status,
+      });
+    }
+  }
+
+  for (const { o, hash, prev } of toUpdate) {
+    await db
+      .update(orders)
+      .set(orderRow(o, ctx, hash))
+      .where(eq(orders.id, prev.id));
+    const rows = lineRows(o, prev.id, ctx.accountId);
+    if (rows.length) {
+      await db
+        .insert(orderLines)
+        .values(rows)
+        .onConflictDoUpdate({
+          target: [orderLines.orderId, orderLines.externalLineId],
+          set: {
+            position: sql`excluded.position`,
+            itemNo: sql`excluded.item_no`,
+            sku: sql`excluded.sku`,
+            name: sql`excluded.name`,
+            itemType: sql`excluded.item_type`,
+            colorId: sql`excluded.color_id`,
+            colorName: sql`excluded.color_name`,
+            condition: sql`excluded.condition`,
+            completeness: sql`excluded.completeness`,
+            quantity: sql`excluded.quantity`,
+            unitPrice: sql`excluded.unit_price`,
+            lineTotal: sql`excluded.line_total`,
+            marketplaceLotId: sql`excluded.marketplace_lot_id`,
+            location: sql`excluded.location`,
+            batch: sql`excluded.batch`,
+            digital: sql`excluded.digital`,
+            extra: sql`excluded.extra`,
+            removedAt: sql`null`,
+          },
+        });
+    }
+    const keep = rows.map((r) => r.externalLineId);
+    await db
+      .update(orderLines)
+      .set({ removedAt: ctx.at })
+      .where(
+        and(
+          eq(orderLines.orderId, prev.id),
+          isNull(orderLines.removedAt),
+          keep.length ? sql`${orderLines.externalLineId} not in ${keep}` : undefined,
+        ),
+      );
+    if (prev.status !== o.status) {
+      await db.insert(orderEvents).values({
+        accountId: ctx.accountId,
+        orderId: prev.id,
+        kind: "status_changed",
+        fromStatus: prev.status,
+        toStatus: o.status,
+        rawStatus: o.rawStatus,
+        source: ctx.source,
+        at: o.statusChangedAt ?? ctx.at,
+        detail: {},
+      });
+    }
+    results.push({
+      orderId: prev.id,
+      externalId: o.externalId,
+      outcome: "updated",
+      previousStatus: prev.status,
+      status: o.status,
+    });
+  }
+  return results;
+}
+
+/** Change markers of stored orders, so an incremental sync fetches details only for new or changed ones. */
+export async function changeMarkers(
+  db: DbOrTx,
+  accountId: number,
+  marketplace: string,
+  externalIds: string[],
+): Promise<Map<string, string | null>> {
+  const out = new Map<string, string | null>();
+  for (let i = 0; i < externalIds.length; i += 5000) {
+    const part = externalIds.slice(i, i + 5000);
+    const rows = await db
+      .select({ externalId: orders.externalId, changeMarker: orders.changeMarker })
+      .from(orders)
+      .where(
+        and(
+          eq(orders.accountId, accountId),
+          eq(orders.marketplace, marketplace),
+          inArray(orders.externalId, part),
+        ),
+      );
+    for (const r of rows) out.set(r.externalId, r.changeMarker);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- the table view query
+
+export const ORDER_SORTS = [
+  "number",
+  "marketplace",
+  "orderedAt",
+  "buyer",
+  "status",
+  "total",
+  "updatedAt",
+] as const;
+export type OrderSort = (typeof ORDER_SORTS)[number];
+
+export interface OrderQuery {
+  marketplace?: string[];
+  status?: OrderStatus[];
+  connectionId?: number;
+  from?: Date;
+  to?: Date;
+  buyer?: string;
+  q?: string;
+  ids?: number[];
+  sort?: OrderSort;
+  dir?: "asc" | "desc";
+  page?: number;
+  pageSize?: number;
+}
+
+const sortColumn = {
+  number: orders.number,
+  marketplace: orders.marketplace,
+  orderedAt: orders.orderedAt,
+  buyer: orders.buyerSort,
+  status: orders.status,
+  total: orders.grandTotal,
+  updatedAt: orders.updatedAt,
+} as const;
+
+function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+export function orderFilter(accountId: number, q: OrderQuery): SQL {
+  const conds: (SQL | undefined)[] = [eq(orders.accountId, accountId)];
+  if (q.marketplace?.length) conds.push(inArray(orders.marketplace, q.marketplace));
+  if (q.status?.length) conds.push(inArray(orders.status, q.status));
+  if (q.connectionId) conds.push(eq(orders.connectionId, q.connectionId));
+  if (q.from) conds.push(gte(orders.orderedAt, q.from));
+  if (q.to) conds.push(lt(orders.orderedAt, q.to));
+  if (q.ids?.length) conds.push(inArray(orders.id, q.ids));
+  if (q.buyer) {
+    const p = `${escapeLike(q.buyer.toLowerCase())}%`;
+    conds.push(sql`${orders.buyerSort} like ${p}`);
+  }
+  if (q.q) {
+    const term = q.q.trim().toLowerCase();
+    const prefix = `${escapeLike(term)}%`;
+    const digits = term.replace(/^(bl|bo)-/, "");
+    conds.push(
+      sql`(lower(${orders.number}) like ${prefix} or ${orders.externalId} = ${digits} or ${orders.buyerSort} like ${prefix}
+        or exists (select 1 from ${orderLines} where ${orderLines.orderId} = ${orders.id}
+          and ${orderLines.accountId} = ${accountId} and lower(${orderLines.itemNo}) = ${term}))`,
+    );
+  }
+  return and(...conds)!;
+}
+
+export interface OrderListRow {
+  id: number;
+  number: string;
+  marketplace: string;
+  connectionId: number;
+  externalId: string;
+  status: OrderStatus;
+  rawStatus: string;
+  paymentStatus: string;
+  buyerName: string | null;
+  buyerUsername: string | null;
+  orderedAt: Date;
+  updatedAt: Date;
+  currency: string;
+  grandTotal: number;
+  lotCount: number;
+  itemCount: number;
+  countryCode: string | null;
+  tags: string[];
+}
+
+export async function listOrders(
+  db: DbOrTx,
+  accountId: number,
+  q: OrderQuery,
+): Promise<{ rows: OrderListRow[]; total: number; page: number; pageSize: number }> {
+  const where = orderFilter(accountId, q);
+  const page = Math.max(1, q.page ?? 1);
+  const pageSize = Math.min(500, Math.max(1, q.pageSize ?? 50));
+  const col = sortColumn[q.sort ?? "orderedAt"];
+  const dir =
+    (q.dir ?? (q.sort && q.sort !== "orderedAt" && q.sort !== "total" ? "asc" : "desc")) === "asc"
+      ? asc
+      : desc;
+  const [rows, count] = await Promise.all([
+    db
+      .select({
+        id: orders.id,
+        number: orders.number,
+        marketplace: orders.marketplace,
+        connectionId: orders.connectionId,
+        externalId: orders.externalId,
+        status: orders.status,
+        rawStatus: orders.rawStatus,
+        paymentStatus: orders.paymentStatus,
+        buyerName: orders.buyerName,
+        buyerUsername: orders.buyerUsername,
+        orderedAt: orders.orderedAt,
+        updatedAt: orders.updatedAt,
+        currency: orders.currency,
+        grandTotal: orders.grandTotal,
+        lotCount: orders.lotCount,
+        itemCount: orders.itemCount,
+        countryCode: orders.countryCode,
+        tags: orders.tags,
+      })
+      .from(orders)
+      .where(where)
+      .orderBy(dir(col), dir(orders.id))
+      .limit(pageSize)
+      .offset((page - 1) * pageSize),
+    db.select({ n: sql<number>`count(*)::int` }).from(orders).where(where),
+  ]);
+  return { rows, total: count[0]?.n ?? 0, page, pageSize };
+}
+
+/** An order by id or by its number (`BL-123`), within the account. */
+export async function findOrderId(db: DbOrTx, accountId: number, ref: string): Promise<number | null> {
+  const asId = /^\d+$/.test(ref) ? Number(ref) : null;
+  const rows = await db
+    .select({ id: orders.id })
+    .from(orders)
+    .where(
+      and(
+        eq(orders.accountId, accountId),
+        asId !== null
+          ? sql`(${orders.id} = ${asId} or lower(${orders.number}) = ${ref.toLowerCase()})`
+          : sql`lower(${orders.number}) = ${ref.toLowerCase()}`,
+      ),
+    )
+    .orderBy(asId !== null ? sql`(${orders.id} = ${asId}) desc` : asc(orders.id))
+    .limit(1);
+  return rows[0]?.id ?? null;
+}
+
+export async function getOrderDetail(db: DbOrTx, accountId: number, id: number) {
+  const [order] = await db
+    .select()
+    .from(orders)
+    .where(and(eq(orders.accountId, accountId), eq(orders.id, id)));
+  if (!order) return null;
+  const [lines, events] = await Promise.all([
+    db
+      .select()
+      .from(orderLines)
+      .where(and(eq(orderLines.accountId, accountId), eq(orderLines.orderId, id)))
+      .orderBy(asc(orderLines.position), asc(orderLines.id)),
+    db
+      .select()
+      .from(orderEvents)
+      .where(and(eq(orderEvents.accountId, accountId), eq(orderEvents.orderId, id)))
+      .orderBy(asc(orderEvents.at), asc(orderEvents.id)),
+  ]);
+  return { order, lines, events };
+}

@@ -1,0 +1,503 @@
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
+
+const id = () => bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity();
+const ref = (name: string) => bigint(name, { mode: "number" });
+const money = (name: string) => bigint(name, { mode: "number" });
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+const created = () => ts("created_at").notNull().defaultNow();
+
+export const roleEnum = pgEnum("user_role", ["owner", "staff", "picker"]);
+export const orderStatusEnum = pgEnum("order_status", [
+  "pending",
+  "processing",
+  "shipped",
+  "delivered",
+  "completed",
+  "fulfilled",
+  "on_hold",
+  "problem",
+  "cancelled",
+  "refunded",
+  "partially_refunded",
+  "needs_review",
+]);
+export const ledgerKindEnum = pgEnum("ledger_kind", [
+  "reserve",
+  "release",
+  "deduct",
+  "adjust",
+  "reconcile",
+  "import",
+]);
+export const syncStateEnum = pgEnum("sync_state", [
+  "queued",
+  "running",
+  "completed",
+  "completed_with_errors",
+  "failed",
+  "cancelled",
+]);
+export const outboxStatusEnum = pgEnum("outbox_status", ["pending", "sending", "sent", "failed", "dead"]);
+
+export const accounts = pgTable("accounts", {
+  id: id(),
+  slug: text("slug").notNull().unique(),
+  name: text("name").notNull(),
+  timezone: text("timezone").notNull().default("UTC"),
+  settings: jsonb("settings").notNull().default({}),
+  createdAt: created(),
+});
+
+export const users = pgTable(
+  "users",
+  {
+    id: id(),
+    accountId: ref("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    email: text("email").notNull(),
+    name: text("name"),
+    passwordHash: text("password_hash").notNull(),
+    role: roleEnum("role").notNull(),
+    failedLogins: integer("failed_logins").notNull().default(0),
+    lockedUntil: ts("locked_until"),
+    lastLoginAt: ts("last_login_at"),
+    disabledAt: ts("disabled_at"),
+    createdAt: created(),
+  },
+  (t) => [
+    uniqueIndex("users_email_key").on(sql`lower(${t.email})`),
+    index("users_account_idx").on(t.accountId),
+  ],
+);
+
+export const sessions = pgTable(
+  "sessions",
+  {
+    /** sha256 of the cookie value; the value itself is never stored. */
+    id: text("id").primaryKey(),
+    userId: ref("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    accountId: ref("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    csrfToken: text("csrf_token").notNull(),
+    createdAt: created(),
+    lastSeenAt: ts("last_seen_at").notNull().defaultNow(),
+    expiresAt: ts("expires_at").notNull(),
+  },
+  (t) => [index("sessions_user_idx").on(t.userId)],
+);
+
+export const apiTokens = pgTable(
+  "api_tokens",
+  {
+    id: id(),
+    accountId: ref("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    userId: ref("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    /** sha256 of the token; shown once at creation. */
+    tokenHash: text("token_hash").notNull().unique(),
+    prefix: text("prefix").notNull(),
+    createdAt: created(),
+    lastUsedAt: ts("last_used_at"),
+    expiresAt: ts("expires_at"),
+    revokedAt: ts("revoked_at"),
+  },
+  (t) => [index("api_tokens_account_idx").on(t.accountId)],
+);
+
+export const connections = pgTable(
+  "connections",
+  {
+    id: id(),
+    accountId: ref("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    marketplace: text("marketplace").notNull(),
+    name: text("name").notNull(),
+    baseUrl: text("base_url").notNull(),
+    /** Settings that are not secret. */
+    config: jsonb("config").$type<Record<string, string>>().notNull().default({}),
+    /** AES-256-GCM envelope of the secret settings. */
+    secretsEnc: text("secrets_enc"),
+    /** {kind:"interval",minutes} or {kind:"cron",expression}. */
+    schedule: jsonb("schedule")
+      .$type<{ kind: "interval"; minutes: number } | { kind: "cron"; expression: string }>()
+      .notNull()
+      .default({ kind: "interval", minutes: 15 }),
+    scheduleEnabled: boolean("schedule_enabled").notNull().default(true),
+    nextSyncAt: ts("next_sync_at"),
+    dailyBudget: integer("daily_budget"),
+    /** Unguessable part of the push-notification URL. */
+    webhookToken: text("webhook_token").notNull().unique(),
+    storeName: text("store_name"),
+    currency: text("currency"),
+    lastSyncAt: ts("last_sync_at"),
+    lastSyncState: text("last_sync_state"),
+    lastError: text("last_error"),
+    /** Orders first seen before this moment are history (they never move stock elsewhere). */
+    baselineAt: ts("baseline_at"),
+    demo: boolean("demo").notNull().default(false),
+    disabledAt: ts("disabled_at"),
+    createdAt: created(),
+    updatedAt: ts("updated_at").notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("connections_account_name_key").on(t.accountId, t.name),
+    index("connections_due_idx").on(t.nextSyncAt),
+  ],
+);
+
+export const orders = pgTable(
+  "orders",
+  {
+    id: id(),
+    accountId: ref("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    connectionId: ref("connection_id")
+      .notNull()
+      .references(() => connections.id),
+    marketplace: text("marketplace").notNull(),
+    externalId: text("external_id").notNull(),
+    number: text("number").notNull(),
+    changeMarker: text("change_marker"),
+    status: orderStatusEnum("status").notNull(),
+    rawStatus: text("raw_status").notNull(),
+    paymentStatus: text("payment_status").notNull().default("unknown"),
+    rawPaymentStatus: text("raw_payment_status"),
+    buyerName: text("buyer_name"),
+    buyerUsername: text("buyer_username"),
+    buyerEmail: text("buyer_email"),
+    shippingAddress: jsonb("shipping_address"),
+    countryCode: text("country_code"),
+    orderedAt: ts("ordered_at").notNull(),
+    marketplaceUpdatedAt: ts("marketplace_updated_at"),
+    statusChangedAt: ts("status_changed_at"),
+    currency: text("currency").notNull(),
+    subtotal: money("subtotal").notNull(),
+    shipping: money("shipping").notNull().default(0),
+    tax: money("tax").notNull().default(0),
+    fees: money("fees").notNull().default(0),
+    credits: money("credits").notNull().default(0),
+    grandTotal: money("grand_total").notNull(),
+    shippingMethod: text("shipping_method"),
+    trackingNumbers: jsonb("tracking_numbers").$type<string[]>().notNull().default([]),
+    tags: text("tags").array().notNull().default(sql`'{}'::text[]`),
+    internalNote: text("internal_note"),
+    buyerRemarks: text("buyer_remarks"),
+    archived: boolean("archived").notNull().default(false),
+    url: text("url"),
+    lotCount: integer("lot_count").notNull().default(0),
+    itemCount: integer("item_count").notNull().default(0),
+    extra: jsonb("extra").notNull().default({}),
+    raw: jsonb("raw"),
+    contentHash: text("content_hash").notNull(),
+    /** Lower-cased buyer name, username and e-mail, for prefix search. */
+    buyerSort: text("buyer_sort").notNull().default(""),
+    createdAt: created(),
+    updatedAt: ts("updated_at").notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("orders_account_marketplace_external_key").on(t.accountId, t.marketplace, t.externalId),
+    index("orders_account_ordered_idx").on(t.accountId, t.orderedAt, t.id),
+    index("orders_account_status_ordered_idx").on(t.accountId, t.status, t.orderedAt),
+    index("orders_account_marketplace_ordered_idx").on(t.accountId, t.marketplace, t.orderedAt),
+    index("orders_account_total_idx").on(t.accountId, t.grandTotal, t.id),
+    index("orders_account_buyer_idx").on(t.accountId, t.buyerSort.op("text_pattern_ops"), t.id),
+    index("orders_account_number_idx").on(t.accountId, sql`lower(${t.number}) text_pattern_ops`),
+    index("orders_connection_idx").on(t.connectionId, t.status),
+  ],
+);
+
+export const inventoryLots = pgTable(
+  "inventory_lots",
+  {
+    id: id(),
+    accountId: ref("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    sku: text("sku"),
+    itemType: text("item_type").notNull().default("part"),
+    itemNo: text("item_no"),
+    colorId: text("color_id"),
+    colorName: text("color_name"),
+    condition: text("condition").notNull().default("unknown"),
+    completeness: text("completeness"),
+    name: text("name"),
+    location: text("location"),
+    /** Cached sum of the ledger for this lot. */
+    quantity: integer("quantity").notNull().default(0),
+    reserved: integer("reserved").notNull().default(0),
+    price: money("price"),
+    cost: money("cost"),
+    currency: text("currency"),
+    remarks: text("remarks"),
+    description: text("description"),
+    createdAt: created(),
+    updatedAt: ts("updated_at").notNull().defaultNow(),
+  },
+  (t) => [
+    index("inventory_lots_item_idx").on(t.accountId, t.itemType, t.itemNo, t.colorId, t.condition),
+    index("inventory_lots_sku_idx").on(t.accountId, t.sku),
+  ],
+);
+
+export const orderLines = pgTable(
+  "order_lines",
+  {
+    id: id(),
+    accountId: ref("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    orderId: ref("order_id")
+      .notNull()
+      .references(() => orders.id, { onDelete: "cascade" }),
+    externalLineId: text("external_line_id").notNull(),
+    position: integer("position").notNull().default(0),
+    itemNo: text("item_no"),
+    sku: text("sku"),
+    name: text("name").notNull(),
+    itemType: text("item_type").notNull(),
+    colorId: text("color_id"),
+    colorName: text("color_name"),
+    condition: text("condition").notNull(),
+    completeness: text("completeness"),
+    quantity: integer("quantity").notNull(),
+    unitPrice: money("unit_price").notNull(),
+    lineTotal: money("line_total").notNull(),
+    marketplaceLotId: text("marketplace_lot_id"),
+    location: text("location"),
+    batch: integer("batch"),
+    digital: boolean("digital").notNull().default(false),
+    extra: jsonb("extra").notNull().default({}),
+    lotId: ref("lot_id").references(() => inventoryLots.id),
+    reservedQty: integer("reserved_qty").notNull().default(0),
+    pickedQty: integer("picked_qty").notNull().default(0),
+    shippedQty: integer("shipped_qty").notNull().default(0),
+    deliveredKeyRef: text("delivered_key_ref"),
+    /** Set when an edited order no longer has this line; the row stays for the ledger. */
+    removedAt: ts("removed_at"),
+  },
+  (t) => [
+    uniqueIndex("order_lines_order_external_key").on(t.orderId, t.externalLineId),
+    index("order_lines_account_item_idx").on(t.accountId, sql`lower(${t.itemNo})`),
+    index("order_lines_lot_idx").on(t.lotId),
+  ],
+);
+
+export const orderEvents = pgTable(
+  "order_events",
+  {
+    id: id(),
+    accountId: ref("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    orderId: ref("order_id")
+      .notNull()
+      .references(() => orders.id, { onDelete: "cascade" }),
+    kind: text("kind").notNull(),
+    fromStatus: orderStatusEnum("from_status"),
+    toStatus: orderStatusEnum("to_status"),
+    rawStatus: text("raw_status"),
+    /** `marketplace:bricklink`, `user:42`, `system`. */
+    source: text("source").notNull(),
+    at: ts("at").notNull(),
+    detail: jsonb("detail").notNull().default({}),
+    createdAt: created(),
+  },
+  (t) => [index("order_events_order_idx").on(t.orderId, t.at)],
+);
+
+export const listings = pgTable(
+  "listings",
+  {
+    id: id(),
+    accountId: ref("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    lotId: ref("lot_id")
+      .notNull()
+      .references(() => inventoryLots.id, { onDelete: "cascade" }),
+    connectionId: ref("connection_id")
+      .notNull()
+      .references(() => connections.id),
+    marketplace: text("marketplace").notNull(),
+    /** BrickLink inventory_id, BrickOwl lot_id, eBay SKU, Etsy listing id, Amazon seller SKU. */
+    externalId: text("external_id").notNull(),
+    externalRef: text("external_ref"),
+    quantitySeen: integer("quantity_seen"),
+    priceSeen: money("price_seen"),
+    syncedAt: ts("synced_at"),
+    createdAt: created(),
+  },
+  (t) => [
+    uniqueIndex("listings_connection_external_key").on(t.connectionId, t.externalId),
+    index("listings_lot_idx").on(t.lotId),
+  ],
+);
+
+export const inventoryLedger = pgTable(
+  "inventory_ledger",
+  {
+    id: id(),
+    accountId: ref("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    lotId: ref("lot_id")
+      .notNull()
+      .references(() => inventoryLots.id, { onDelete: "cascade" }),
+    kind: ledgerKindEnum("kind").notNull(),
+    /** Change of on-hand quantity. */
+    quantityDelta: integer("quantity_delta").notNull().default(0),
+    /** Change of reserved quantity. */
+    reservedDelta: integer("reserved_delta").notNull().default(0),
+    reason: text("reason").notNull(),
+    orderLineId: ref("order_line_id").references(() => orderLines.id),
+    userId: ref("user_id").references(() => users.id),
+    /** Makes a ledger write idempotent (e.g. `reserve:line:42:v3`). */
+    dedupeKey: text("dedupe_key"),
+    createdAt: created(),
+  },
+  (t) => [
+    index("inventory_ledger_lot_idx").on(t.lotId, t.createdAt),
+    uniqueIndex("inventory_ledger_dedupe_key").on(t.accountId, t.dedupeKey),
+  ],
+);
+
+export const syncRuns = pgTable(
+  "sync_runs",
+  {
+    id: id(),
+    accountId: ref("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    connectionId: ref("connection_id")
+      .notNull()
+      .references(() => connections.id),
+    trigger: text("trigger").notNull(),
+    mode: text("mode").notNull(),
+    includeArchived: boolean("include_archived").notNull().default(false),
+    /** For webhook and single-order refresh runs: just these orders. */
+    targetIds: jsonb("target_ids").$type<string[] | null>(),
+    state: syncStateEnum("state").notNull().default("queued"),
+    seen: integer("seen").notNull().default(0),
+    total: integer("total"),
+    created: integer("created").notNull().default(0),
+    updated: integer("updated").notNull().default(0),
+    skipped: integer("skipped").notNull().default(0),
+    failed: integer("failed").notNull().default(0),
+    failures: jsonb("failures")
+      .$type<{ externalId: string; reason: string; kind: string }[]>()
+      .notNull()
+      .default([]),
+    apiCalls: integer("api_calls").notNull().default(0),
+    error: text("error"),
+    cancelRequested: boolean("cancel_requested").notNull().default(false),
+    waitingUntil: ts("waiting_until"),
+    startedAt: ts("started_at"),
+    finishedAt: ts("finished_at"),
+    createdAt: created(),
+  },
+  (t) => [
+    index("sync_runs_connection_idx").on(t.connectionId, t.createdAt),
+    index("sync_runs_account_idx").on(t.accountId, t.createdAt),
+    uniqueIndex("sync_runs_one_active_key")
+      .on(t.connectionId)
+      .where(sql`${t.state} in ('queued', 'running')`),
+  ],
+);
+
+export const syncCursors = pgTable(
+  "sync_cursors",
+  {
+    connectionId: ref("connection_id")
+      .notNull()
+      .references(() => connections.id, { onDelete: "cascade" }),
+    stream: text("stream").notNull(),
+    version: integer("version").notNull().default(1),
+    value: jsonb("value").notNull(),
+    updatedAt: ts("updated_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.connectionId, t.stream] })],
+);
+
+export const outbox = pgTable(
+  "outbox",
+  {
+    id: id(),
+    accountId: ref("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    connectionId: ref("connection_id")
+      .notNull()
+      .references(() => connections.id),
+    kind: text("kind").notNull(),
+    payload: jsonb("payload").notNull(),
+    idempotencyKey: text("idempotency_key").notNull(),
+    status: outboxStatusEnum("status").notNull().default("pending"),
+    /** Lower runs first (quantity pushes before price pushes). */
+    priority: integer("priority").notNull().default(100),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: ts("next_attempt_at").notNull().defaultNow(),
+    lastError: text("last_error"),
+    orderId: ref("order_id").references(() => orders.id),
+    lotId: ref("lot_id").references(() => inventoryLots.id),
+    createdAt: created(),
+    sentAt: ts("sent_at"),
+  },
+  (t) => [
+    uniqueIndex("outbox_idempotency_key").on(t.accountId, t.idempotencyKey),
+    index("outbox_due_idx").on(t.status, t.nextAttemptAt, t.priority),
+    index("outbox_order_idx").on(t.orderId),
+  ],
+);
+
+export const apiUsage = pgTable(
+  "api_usage",
+  {
+    connectionId: ref("connection_id")
+      .notNull()
+      .references(() => connections.id, { onDelete: "cascade" }),
+    /** Start of the UTC hour the calls fell in. */
+    bucketStart: ts("bucket_start").notNull(),
+    /** What the calls were for: orders, stock, fulfilment, other. */
+    category: text("category").notNull(),
+    calls: integer("calls").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.connectionId, t.bucketStart, t.category] })],
+);
+
+export const auditLog = pgTable(
+  "audit_log",
+  {
+    id: id(),
+    accountId: ref("account_id").references(() => accounts.id),
+    userId: ref("user_id").references(() => users.id),
+    action: text("action").notNull(),
+    target: text("target"),
+    detail: jsonb("detail").notNull().default({}),
+    ip: text("ip"),
+    at: ts("at").notNull().defaultNow(),
+  },
+  (t) => [index("audit_log_account_idx").on(t.accountId, t.at)],
+);

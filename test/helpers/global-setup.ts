@@ -1,0 +1,74 @@
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import pg from "pg";
+import type { TestProject } from "vitest/node";
+import { MIGRATIONS_DIR, openDatabase, runMigrations } from "../../src/db/connection.ts";
+
+/** Hash of the migrations, so a template made from older migrations is never reused. */
+function migrationsHash(): string {
+  const h = createHash("sha256");
+  const walk = (dir: string) => {
+    for (const f of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = join(dir, f.name);
+      if (f.isDirectory()) walk(p);
+      else h.update(f.name).update(readFileSync(p));
+    }
+  };
+  walk(MIGRATIONS_DIR);
+  return h.digest("hex").slice(0, 16);
+}
+
+/**
+ * Every test file gets its own database: PGlite files load a migrated template dump (opening and
+ * migrating a fresh PGlite takes seconds); PostgreSQL files clone a migrated template database.
+ */
+export default async function setup(project: TestProject) {
+  const hash = migrationsHash();
+  const url = process.env.ORDERHUB_TEST_DATABASE_URL;
+  if (url) {
+    const tpl = `orderhub_tpl_${hash}`;
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    const exists = await admin.query("select 1 from pg_database where datname = $1", [tpl]);
+    if (exists.rowCount === 0) {
+      await admin.query(`create database "${tpl}"`);
+      const u = new URL(url);
+      u.pathname = `/${tpl}`;
+      const database = await openDatabase({ databaseUrl: u.toString(), poolSize: 2 });
+      await runMigrations(database);
+      await database.close();
+    }
+    await admin.end();
+    project.provide("pgTemplate", tpl);
+    return async () => {
+      const a = new pg.Client({ connectionString: url });
+      await a.connect();
+      const left = await a.query("select datname from pg_database where datname like 'orderhub_t_%'");
+      for (const r of left.rows)
+        await a.query(`drop database if exists "${r.datname}" with (force)`).catch(() => {});
+      await a.end();
+    };
+  }
+  const dir = resolve(".tmp");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `pglite-template-${hash}.tar`);
+  if (!existsSync(file)) {
+    const database = await openDatabase({ dataDir: null });
+    await runMigrations(database);
+    const client = (database.db as unknown as { $client: { dumpDataDir(c: "none"): Promise<Blob> } }).$client;
+    const blob = await client.dumpDataDir("none");
+    writeFileSync(`${file}.part`, Buffer.from(await blob.arrayBuffer()));
+    const { renameSync } = await import("node:fs");
+    renameSync(`${file}.part`, file);
+    await database.close();
+  }
+  project.provide("pgliteTemplate", file);
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    pgTemplate: string;
+    pgliteTemplate: string;
+  }
+}
