@@ -36,6 +36,8 @@ export interface Database {
   /** For LISTEN/NOTIFY. */
   listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
   notify(channel: string, payload: string): Promise<void>;
+  /** Records where this process serves, in the PGlite lock file, so the CLI can talk to it. */
+  announce(info: { url: string | null }): void;
   close(): Promise<void>;
 }
 
@@ -110,6 +112,9 @@ async function openPglite(opts: OpenOptions): Promise<Database> {
     async notify(channel, payload) {
       await client.query("select pg_notify($1, $2)", [channel, payload]);
     },
+    announce(info) {
+      lock?.update(info);
+    },
     async close() {
       try {
         if (!client.closed) await client.close();
@@ -164,6 +169,7 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
     async notify(channel, payload) {
       await pool.query("select pg_notify($1, $2)", [channel, payload]);
     },
+    announce() {},
     async close() {
       if (listener) await listener.end().catch(() => {});
       await pool.end();

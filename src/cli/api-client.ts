@@ -1,0 +1,110 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ensureOperatorToken } from "../auth/operator.ts";
+import type { Settings } from "../config.ts";
+import { type AppContext, createContext } from "../context.ts";
+import { SecretRegistry } from "../core/secrets.ts";
+import { readLock } from "../db/lock.ts";
+import { buildHttpApp } from "../http/app.ts";
+import { defaultDeps } from "../http/default-deps.ts";
+import { JobQueue } from "../jobs/queue.ts";
+import { createLogger } from "../logger.ts";
+
+export class ApiCallError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The CLI always speaks the HTTP API: to the running server when one owns the data directory
+ * (PGlite has one owner), otherwise to an in-process copy of the same app. One code path either way.
+ */
+export interface ApiClient {
+  mode: "remote" | "local";
+  call<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+  /** Present in local mode: lets `--wait` and `jobs run` work the queue in the foreground. */
+  local: { ctx: AppContext; queue: JobQueue } | null;
+  close(): Promise<void>;
+}
+
+function headers(token: string, account: string | undefined, body: boolean): Record<string, string> {
+  const h: Record<string, string> = { authorization: `Bearer ${token}` };
+  if (account) h["x-orderhub-account"] = account;
+  if (body) h["content-type"] = "application/json";
+  return h;
+}
+
+function fail(status: number, payload: unknown): never {
+  const err = (payload as { error?: { code?: string; message?: string; details?: unknown } })?.error;
+  throw new ApiCallError(
+    status,
+    err?.code ?? "error",
+    err?.message ?? `HTTP ${status}`,
+    err?.details ?? null,
+  );
+}
+
+export async function openApiClient(settings: Settings, opts: { account?: string }): Promise<ApiClient> {
+  if (!settings.databaseUrl) {
+    const owner = readLock(settings.dataDir);
+    if (owner?.url) {
+      const token = readFileSync(join(settings.dataDir, "cli-token"), "utf8").trim();
+      const base = owner.url.replace(/\/$/, "");
+      return {
+        mode: "remote",
+        local: null,
+        async call<T>(method: string, path: string, body?: unknown) {
+          const res = await fetch(`${base}${path}`, {
+            method,
+            headers: headers(token, opts.account, body !== undefined),
+            ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+          });
+          const text = await res.text();
+          const payload = text ? JSON.parse(text) : null;
+          if (!res.ok) fail(res.status, payload);
+          return payload as T;
+        },
+        async close() {},
+      };
+    }
+  }
+  const secrets = new SecretRegistry();
+  // Logs go to stderr so `--json` output on stdout stays machine-readable.
+  const logger = createLogger({
+    level: settings.logLevel === "info" ? "warn" : settings.logLevel,
+    pretty: false,
+    registry: secrets,
+    destination: process.stderr,
+  });
+  const ctx = await createContext(settings, { logger, secrets });
+  const queue = await JobQueue.start(ctx, { work: false });
+  const app = await buildHttpApp(ctx, defaultDeps(queue));
+  await app.ready();
+  const token = ensureOperatorToken(settings.dataDir);
+  return {
+    mode: "local",
+    local: { ctx, queue },
+    async call<T>(method: string, path: string, body?: unknown) {
+      const res = await app.inject({
+        method: method as "GET",
+        url: path,
+        headers: headers(token, opts.account, body !== undefined),
+        ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
+      });
+      const payload = res.body ? JSON.parse(res.body) : null;
+      if (res.statusCode >= 400) fail(res.statusCode, payload);
+      return payload as T;
+    },
+    async close() {
+      await app.close();
+      await queue.stop({ graceful: true });
+      await ctx.close();
+    },
+  };
+}

@@ -1,0 +1,481 @@
+import { Command, Option } from "commander";
+import { loadSettings, type Settings, SettingsError } from "../config.ts";
+import { MarketplaceError } from "../core/errors.ts";
+import { DataDirBusyError } from "../db/lock.ts";
+import { listManifests } from "../marketplaces/registry.ts";
+import { ApiCallError, type ApiClient, openApiClient } from "./api-client.ts";
+import { camel, kebab, table } from "./format.ts";
+import { waitForRun } from "./progress.ts";
+
+interface GlobalOpts {
+  json?: boolean;
+  dataDir?: string;
+  account?: string;
+}
+
+const program = new Command();
+program
+  .name("orderhub")
+  .description("Every order from every marketplace in one place.")
+  .option("--json", "machine-readable output only")
+  .option("--data-dir <dir>", "data directory (default ORDERHUB_DATA_DIR or ./data)")
+  .option("--account <slug>", "the account to act on (default: the first one)")
+  .showHelpAfterError();
+
+function settingsFor(opts: GlobalOpts, extra: NodeJS.ProcessEnv = {}): Settings {
+  return loadSettings({
+    ...process.env,
+    ...(opts.dataDir ? { ORDERHUB_DATA_DIR: opts.dataDir } : {}),
+    ...extra,
+  });
+}
+
+function globals(cmd: Command): GlobalOpts {
+  return cmd.optsWithGlobals() as GlobalOpts;
+}
+
+function print(opts: GlobalOpts, data: unknown, human: () => string): void {
+  process.stdout.write(`${opts.json ? JSON.stringify(data, null, 2) : human()}\n`);
+}
+
+/** Runs one command against the API (remote or in-process) and turns failures into clear exits. */
+async function withApi(cmd: Command, fn: (api: ApiClient, opts: GlobalOpts) => Promise<void>): Promise<void> {
+  const opts = globals(cmd);
+  let api: ApiClient | null = null;
+  try {
+    api = await openApiClient(settingsFor(opts), { account: opts.account });
+    await fn(api, opts);
+  } catch (err) {
+    reportError(opts, err);
+  } finally {
+    await api?.close().catch(() => {});
+  }
+}
+
+function reportError(opts: GlobalOpts, err: unknown): void {
+  let payload: { code: string; message: string; details?: unknown };
+  if (err instanceof ApiCallError) payload = { code: err.code, message: err.message, details: err.details };
+  else if (err instanceof MarketplaceError) payload = { code: err.kind, message: err.message };
+  else if (err instanceof DataDirBusyError) payload = { code: "data_dir_busy", message: err.message };
+  else if (err instanceof SettingsError) payload = { code: "invalid_settings", message: err.message };
+  else payload = { code: "error", message: err instanceof Error ? err.message : String(err) };
+  if (opts.json) process.stdout.write(`${JSON.stringify({ error: payload }, null, 2)}\n`);
+  else {
+    process.stderr.write(`orderhub: ${payload.message}\n`);
+    const d = payload.details as { issues?: { path: string; message: string }[] } | null | undefined;
+    for (const i of d?.issues ?? []) process.stderr.write(`  ${i.path}: ${i.message}\n`);
+  }
+  process.exitCode = 1;
+}
+
+// ------------------------------------------------------------------ serve / migrate
+
+program
+  .command("serve")
+  .description("run the server: HTTP API and UI, background workers and the scheduler")
+  .addOption(
+    new Option("--role <role>", "which part to run").choices(["all", "web", "worker"]).default("all"),
+  )
+  .option("--port <port>", "port to listen on (default PORT or 3000)")
+  .option("--host <host>", "address to listen on (default HOST or 127.0.0.1)")
+  .action(async (o: { role: "all" | "web" | "worker"; port?: string; host?: string }, cmd: Command) => {
+    const opts = globals(cmd);
+    try {
+      const settings = settingsFor(opts, {
+        ...(o.port ? { PORT: o.port } : {}),
+        ...(o.host ? { HOST: o.host } : {}),
+      });
+      const { serve } = await import("../server.ts");
+      await serve(settings, { role: o.role });
+    } catch (err) {
+      reportError(opts, err);
+    }
+  });
+
+program
+  .command("migrate")
+  .description("apply database migrations and exit")
+  .action(async (_o: unknown, cmd: Command) => {
+    const opts = globals(cmd);
+    try {
+      const { openDatabase, runMigrations } = await import("../db/connection.ts");
+      const settings = settingsFor(opts);
+      const database = await openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir });
+      try {
+        await runMigrations(database);
+      } finally {
+        await database.close();
+      }
+      print(
+        opts,
+        { migrated: true, database: database.kind },
+        () => `Database is up to date (${database.kind}).`,
+      );
+    } catch (err) {
+      reportError(opts, err);
+    }
+  });
+
+// ------------------------------------------------------------------ users and tokens
+
+const user = program.command("user").description("manage users");
+user
+  .command("add")
+  .description("create a user (creates the account too on a fresh install)")
+  .requiredOption("--email <email>", "login e-mail")
+  .requiredOption("--password <password>", "at least 10 characters")
+  .addOption(
+    new Option("--role <role>", "what they may do").choices(["owner", "staff", "picker"]).default("staff"),
+  )
+  .option("--name <name>", "display name")
+  .option("--account-name <name>", "name of the account to create when there is none", "My store")
+  .action(
+    async (o: { email: string; password: string; role: string; name?: string; accountName: string }, cmd) =>
+      withApi(cmd, async (api, opts) => {
+        await ensureAccount(api, opts, o.accountName);
+        const res = await api.call<{ user: { id: number; email: string; role: string } }>(
+          "POST",
+          "/api/users",
+          {
+            email: o.email,
+            password: o.password,
+            role: o.role,
+            ...(o.name ? { name: o.name } : {}),
+          },
+        );
+        print(opts, res, () => `Created ${res.user.role} ${res.user.email} (user ${res.user.id}).`);
+      }),
+  );
+
+user.command("list").action(async (_o, cmd) =>
+  withApi(cmd, async (api, opts) => {
+    const res = await api.call<{ users: Record<string, unknown>[] }>("GET", "/api/users");
+    print(opts, res, () =>
+      table(res.users, [
+        { key: "id", label: "ID", right: true },
+        { key: "email", label: "E-MAIL" },
+        { key: "role", label: "ROLE" },
+        { key: "name", label: "NAME" },
+      ]),
+    );
+  }),
+);
+
+async function ensureAccount(api: ApiClient, opts: GlobalOpts, name: string): Promise<void> {
+  try {
+    await api.call("GET", "/api/account");
+  } catch (err) {
+    if (!(err instanceof ApiCallError) || (err.status !== 404 && err.code !== "no_account")) throw err;
+    await api.call("POST", "/api/accounts", { name, ...(opts.account ? { slug: opts.account } : {}) });
+  }
+}
+
+const token = program.command("token").description("API tokens for scripts");
+token
+  .command("create")
+  .requiredOption("--name <name>", "what the token is for")
+  .option("--expires-days <days>", "expire after this many days")
+  .action(async (o: { name: string; expiresDays?: string }, cmd) =>
+    withApi(cmd, async (api, opts) => {
+      const res = await api.call<{ token: string; id: number }>("POST", "/api/tokens", {
+        name: o.name,
+        ...(o.expiresDays ? { expiresInDays: Number(o.expiresDays) } : {}),
+      });
+      print(
+        opts,
+        res,
+        () => `${res.token}\n(shown once: store it now; send it as "Authorization: Bearer <token>")`,
+      );
+    }),
+  );
+
+// ------------------------------------------------------------------ connections
+
+const connect = program
+  .command("connect <marketplace>")
+  .description("connect a marketplace store")
+  .requiredOption("--name <name>", "a name for this connection")
+  .option("--base-url <url>", "API base URL (a simulator, a proxy, or the real API by default)")
+  .option("--every <minutes>", "sync every N minutes (default 15)")
+  .option("--cron <expression>", "sync on a cron schedule instead")
+  .option("--daily-budget <calls>", "API calls per day this connection may spend")
+  .option("--no-test", "save without testing the credentials");
+// Flags come from every manifest's config fields, so a new marketplace needs no CLI change.
+const seenFlags = new Set<string>();
+for (const m of listManifests()) {
+  for (const f of m.config) {
+    const flag = f.flag ?? `--${kebab(f.key)}`;
+    if (seenFlags.has(flag)) continue;
+    seenFlags.add(flag);
+    connect.option(`${flag} <value>`, `${f.label}${f.secret ? " (secret)" : ""} [${m.id}]`);
+  }
+}
+connect.action(async (marketplace: string, o: Record<string, string | boolean | undefined>, cmd: Command) =>
+  withApi(cmd, async (api, opts) => {
+    const manifest = listManifests().find((m) => m.id === marketplace);
+    if (!manifest) {
+      const known = listManifests()
+        .map((m) => m.id)
+        .join(", ");
+      throw new Error(`unknown marketplace "${marketplace}" (known: ${known})`);
+    }
+    const config: Record<string, string> = {};
+    for (const f of manifest.config) {
+      const v = o[camel((f.flag ?? `--${kebab(f.key)}`).replace(/^--/, ""))];
+      if (typeof v === "string") config[f.key] = v;
+    }
+    const body: Record<string, unknown> = { marketplace, name: o.name, config, test: o.test !== false };
+    if (typeof o.baseUrl === "string") body.baseUrl = o.baseUrl;
+    if (typeof o.cron === "string") body.schedule = { kind: "cron", expression: o.cron };
+    else if (typeof o.every === "string") body.schedule = { kind: "interval", minutes: Number(o.every) };
+    if (typeof o.dailyBudget === "string") body.dailyBudget = Number(o.dailyBudget);
+    const res = await api.call<{ connection: Record<string, unknown> & { id: number; name: string } }>(
+      "POST",
+      "/api/connections",
+      body,
+    );
+    print(
+      opts,
+      res,
+      () =>
+        `Connected ${manifest.displayName} as "${res.connection.name}" (connection ${res.connection.id}).`,
+    );
+  }),
+);
+
+const connections = program.command("connections").description("list and inspect connections");
+connections.command("list").action(async (_o, cmd) =>
+  withApi(cmd, async (api, opts) => {
+    const res = await api.call<{ connections: Record<string, unknown>[] }>("GET", "/api/connections");
+    print(opts, res, () =>
+      table(res.connections, [
+        { key: "id", label: "ID", right: true },
+        { key: "name", label: "NAME" },
+        { key: "marketplace", label: "MARKETPLACE" },
+        { key: "lastSyncState", label: "LAST SYNC" },
+        { key: "lastSyncAt", label: "AT" },
+        { key: "nextSyncAt", label: "NEXT" },
+      ]),
+    );
+  }),
+);
+
+async function connectionId(api: ApiClient, ref: string): Promise<number> {
+  const res = await api.call<{ connections: { id: number; name: string }[] }>("GET", "/api/connections");
+  const hit =
+    res.connections.find((c) => String(c.id) === ref) ?? res.connections.find((c) => c.name === ref);
+  if (!hit) throw new ApiCallError(404, "not_found", `no connection named or numbered "${ref}"`, null);
+  return hit.id;
+}
+
+// ------------------------------------------------------------------ sync
+
+program
+  .command("sync <connection>")
+  .description("pull orders now (incremental unless --full)")
+  .option("--full", "fetch every order, not only new and changed ones")
+  .option("--include-filed", "include filed/archived orders (with --full)")
+  .option("--wait", "wait for the run to finish and print its result")
+  .action(async (ref: string, o: { full?: boolean; includeFiled?: boolean; wait?: boolean }, cmd: Command) =>
+    withApi(cmd, async (api, opts) => {
+      const id = await connectionId(api, ref);
+      const started = await api.call<{ runId: number; joined: boolean }>(
+        "POST",
+        `/api/connections/${id}/sync`,
+        {
+          mode: o.full ? "full" : "incremental",
+          includeArchived: Boolean(o.includeFiled),
+        },
+      );
+      if (!o.wait) {
+        print(opts, started, () =>
+          started.joined
+            ? `A sync is already running (run ${started.runId}); joined it.`
+            : `Sync queued (run ${started.runId}).`,
+        );
+        return;
+      }
+      const run = await waitForRun(api, started.runId, {
+        progress: !opts.json && Boolean(process.stderr.isTTY),
+      });
+      const result = syncResult(run);
+      print(opts, result, () => {
+        const lines = [
+          `${run.state === "completed" ? "Synced" : `Sync ${String(run.state).replace(/_/g, " ")}`}: ` +
+            `${result.ordersProcessed} orders — created ${result.ordersCreated}, updated ${result.ordersUpdated}, skipped ${result.ordersSkipped}, failed ${result.failed.length} (${result.apiCalls} API calls).`,
+        ];
+        for (const f of result.failed) lines.push(`  ${f.orderId}: ${f.reason}`);
+        if (run.error) lines.push(`  ${run.error}`);
+        return lines.join("\n");
+      });
+      if (run.state === "failed") process.exitCode = 1;
+    }),
+  );
+
+export interface RunView {
+  id: number;
+  state: string;
+  seen: number;
+  total: number | null;
+  created: number;
+  updated: number;
+  skipped: number;
+  failed: number;
+  failures: { externalId: string; reason: string }[];
+  apiCalls: number;
+  error: string | null;
+  finishedAt: string | null;
+}
+
+/** Seed 002's SyncResult, plus the API calls spent and the orders that failed. */
+function syncResult(run: RunView) {
+  return {
+    runId: run.id,
+    state: run.state,
+    success: run.state === "completed",
+    ordersProcessed: run.seen,
+    ordersCreated: run.created,
+    ordersUpdated: run.updated,
+    ordersSkipped: run.skipped,
+    errors: [...run.failures.map((f) => `${f.externalId}: ${f.reason}`), ...(run.error ? [run.error] : [])],
+    lastSyncedAt: run.finishedAt,
+    apiCalls: run.apiCalls,
+    failed: run.failures.map((f) => ({ orderId: f.externalId, reason: f.reason })),
+  };
+}
+
+// ------------------------------------------------------------------ orders
+
+const orders = program.command("orders").description("list, show and refresh orders");
+orders
+  .command("list")
+  .option("--status <list>", "unified statuses, comma-separated")
+  .option("--marketplace <list>", "marketplaces, comma-separated")
+  .option("--from <date>", "ordered on or after (ISO date)")
+  .option("--to <date>", "ordered before (ISO date)")
+  .option("--buyer <prefix>", "buyer name, username or e-mail starting with")
+  .option("--search <text>", "order number, buyer or item number")
+  .option("--sort <column>", "number|marketplace|orderedAt|buyer|status|total|updatedAt")
+  .option("--dir <dir>", "asc|desc")
+  .option("--page <n>", "page number", "1")
+  .option("--page-size <n>", "orders per page", "50")
+  .action(async (o: Record<string, string | undefined>, cmd: Command) =>
+    withApi(cmd, async (api, opts) => {
+      const q = new URLSearchParams();
+      const map: Record<string, string> = { search: "q", pageSize: "pageSize" };
+      for (const k of [
+        "status",
+        "marketplace",
+        "from",
+        "to",
+        "buyer",
+        "search",
+        "sort",
+        "dir",
+        "page",
+        "pageSize",
+      ]) {
+        const v = o[k];
+        if (v) q.set(map[k] ?? k, v);
+      }
+      const res = await api.call<{
+        orders: Record<string, unknown>[];
+        total: number;
+        page: number;
+        pageSize: number;
+      }>("GET", `/api/orders?${q}`);
+      print(opts, res, () => {
+        const rows = res.orders.map((r) => ({
+          ...r,
+          total: (r.grandTotal as { display?: string; currency?: string } | undefined)?.display
+            ? `${(r.grandTotal as { display: string }).display} ${(r.grandTotal as { currency: string }).currency}`
+            : r.grandTotal,
+        }));
+        return `${table(rows, [
+          { key: "number", label: "ORDER" },
+          { key: "marketplace", label: "MARKETPLACE" },
+          { key: "orderedAt", label: "DATE" },
+          { key: "buyerName", label: "BUYER" },
+          { key: "status", label: "STATUS" },
+          { key: "rawStatus", label: "RAW" },
+          { key: "total", label: "TOTAL", right: true },
+        ])}\n${res.total} orders, page ${res.page} of ${Math.max(1, Math.ceil(res.total / res.pageSize))}`;
+      });
+    }),
+  );
+
+orders
+  .command("show <order>")
+  .description("one order by id or number (e.g. BL-12345678)")
+  .action(async (ref: string, _o: unknown, cmd: Command) =>
+    withApi(cmd, async (api, opts) => {
+      const res = await api.call<{ order: Record<string, unknown> & { lines?: Record<string, unknown>[] } }>(
+        "GET",
+        `/api/orders/${encodeURIComponent(ref)}`,
+      );
+      print(opts, res, () => {
+        const o = res.order;
+        const lines = (o.lines ?? []) as Record<string, unknown>[];
+        return [
+          `${o.number}  ${o.marketplace}  ${o.status} (${o.rawStatus})`,
+          `Buyer: ${o.buyerName ?? ""}${o.buyerUsername ? ` (${o.buyerUsername})` : ""}${o.buyerEmail ? ` <${o.buyerEmail}>` : ""}`,
+          `Ordered: ${o.orderedAt}`,
+          "",
+          table(
+            lines.map((l) => ({
+              ...l,
+              price: (l.unitPrice as { display?: string })?.display ?? l.unitPrice,
+            })),
+            [
+              { key: "location", label: "LOCATION" },
+              { key: "itemNo", label: "ITEM" },
+              { key: "name", label: "NAME" },
+              { key: "colorName", label: "COLOUR" },
+              { key: "condition", label: "COND" },
+              { key: "quantity", label: "QTY", right: true },
+              { key: "price", label: "PRICE", right: true },
+            ],
+          ),
+        ].join("\n");
+      });
+    }),
+  );
+
+orders
+  .command("refresh <order>")
+  .description("fetch one order again from its marketplace")
+  .option("--wait", "wait for the refresh to finish")
+  .action(async (ref: string, o: { wait?: boolean }, cmd: Command) =>
+    withApi(cmd, async (api, opts) => {
+      const started = await api.call<{ runId: number; joined: boolean }>(
+        "POST",
+        `/api/orders/${encodeURIComponent(ref)}/refresh`,
+      );
+      if (!o.wait) return print(opts, started, () => `Refresh queued (run ${started.runId}).`);
+      const run = await waitForRun(api, started.runId, { progress: false });
+      print(opts, syncResult(run), () => `Refresh ${run.state.replace(/_/g, " ")}.`);
+    }),
+  );
+
+// ------------------------------------------------------------------ jobs
+
+program
+  .command("jobs")
+  .description("background jobs")
+  .command("run")
+  .description("run due jobs (syncs, pushes) in the foreground")
+  .option("--until-idle", "exit when no job is due (for scripts and cron)")
+  .action(async (o: { untilIdle?: boolean }, cmd: Command) =>
+    withApi(cmd, async (api, opts) => {
+      if (!api.local) {
+        throw new Error("a server is running and already works the jobs; nothing to do");
+      }
+      if (!o.untilIdle) throw new Error("say --until-idle (the server runs jobs continuously)");
+      const { ran } = await api.local.queue.runUntilIdle();
+      print(opts, { ran }, () => `Ran ${ran} job${ran === 1 ? "" : "s"}; none is due now.`);
+    }),
+  );
+
+program.parseAsync(process.argv).catch((err) => {
+  reportError(program.opts() as GlobalOpts, err);
+});
