@@ -1,0 +1,161 @@
+import PgBoss from "pg-boss";
+import type { AppContext } from "../context.ts";
+import type { Tx } from "../db/connection.ts";
+
+/** Every kind of background job, a closed set. */
+export const JOB_NAMES = ["sync.run", "outbox.dispatch"] as const;
+export type JobName = (typeof JOB_NAMES)[number];
+
+export type JobHandler = (data: Record<string, unknown>, job: { id: string; name: JobName }) => Promise<void>;
+
+export interface SendOptions {
+  /** Send inside this app transaction: the job exists only if the transaction commits. */
+  tx?: Tx;
+  singletonKey?: string;
+  startAfter?: Date;
+  retryLimit?: number;
+}
+
+const SCHEMA = "pgboss";
+
+/**
+ * pg-boss on either database: on PostgreSQL it has its own pool and claims jobs with
+ * FOR UPDATE SKIP LOCKED, so several workers never run one job twice; on PGlite it shares the
+ * embedded database through an executor.
+ */
+export class JobQueue {
+  private readonly handlers = new Map<JobName, JobHandler>();
+  private working = false;
+  private readonly running = new Set<Promise<unknown>>();
+
+  private constructor(
+    private readonly ctx: AppContext,
+    readonly boss: PgBoss,
+  ) {}
+
+  static async start(
+    ctx: AppContext,
+    opts: { work?: boolean; pollingIntervalSeconds?: number } = {},
+  ): Promise<JobQueue> {
+    const common = {
+      schema: SCHEMA,
+      retryLimit: 5,
+      retryDelay: 5,
+      retryBackoff: true,
+      expireInMinutes: 30,
+      // Timers only where jobs are worked; the CLI's short-lived queue only sends.
+      supervise: Boolean(opts.work),
+      schedule: false,
+      migrate: true,
+    };
+    const boss =
+      ctx.database.kind === "postgres"
+        ? new PgBoss({ ...common, connectionString: ctx.database.url!, max: 4 })
+        : new PgBoss({ ...common, db: ctx.database.sql });
+    boss.on("error", (err) => ctx.logger.warn({ err }, "job queue error"));
+    await boss.start();
+    for (const name of JOB_NAMES) await boss.createQueue(name);
+    if (ctx.database.kind === "pglite") {
+      // PGlite has one owner process, so a job still "active" was left by a process that died: run it again now.
+      await ctx.database.sql.executeSql(
+        `update ${SCHEMA}.job set state = 'retry', start_after = now() where state = 'active'`,
+        [],
+      );
+    }
+    const q = new JobQueue(ctx, boss);
+    q.working = Boolean(opts.work);
+    q.pollingIntervalSeconds = opts.pollingIntervalSeconds ?? 1;
+    return q;
+  }
+
+  private pollingIntervalSeconds = 1;
+
+  async send(name: JobName, data: object, opts: SendOptions = {}): Promise<string | null> {
+    return this.boss.send(name, data, {
+      ...(opts.tx ? { db: this.ctx.database.executorFor(opts.tx) } : {}),
+      ...(opts.singletonKey ? { singletonKey: opts.singletonKey } : {}),
+      ...(opts.startAfter ? { startAfter: opts.startAfter } : {}),
+      ...(opts.retryLimit !== undefined ? { retryLimit: opts.retryLimit } : {}),
+    });
+  }
+
+  /** Registers the handler; workers poll for it only when this queue was started with `work`. */
+  async work(name: JobName, handler: JobHandler, opts: { concurrency?: number } = {}): Promise<void> {
+    this.handlers.set(name, handler);
+    if (!this.working) return;
+    const concurrency = Math.max(1, opts.concurrency ?? this.ctx.settings.workerConcurrency);
+    for (let i = 0; i < concurrency; i++) {
+      await this.boss.work<Record<string, unknown>>(
+        name,
+        { batchSize: 1, pollingIntervalSeconds: this.pollingIntervalSeconds },
+        async (jobs) => {
+          for (const job of jobs) await this.track(handler(job.data ?? {}, { id: job.id, name }));
+        },
+      );
+    }
+  }
+
+  private async track<T>(p: Promise<T>): Promise<T> {
+    this.running.add(p);
+    try {
+      return await p;
+    } finally {
+      this.running.delete(p);
+    }
+  }
+
+  /**
+   * Runs due jobs in the foreground until none is due (for `orderhub jobs run --until-idle`
+   * and for `sync --wait` without a server). Jobs waiting for a retry time are not due.
+   */
+  async runUntilIdle(
+    opts: { maxJobs?: number; signal?: AbortSignal } = {},
+  ): Promise<{ ran: number; failed: number }> {
+    let ran = 0;
+    let failed = 0;
+    for (;;) {
+      if (opts.signal?.aborted || (opts.maxJobs !== undefined && ran >= opts.maxJobs)) break;
+      let found = false;
+      for (const name of JOB_NAMES) {
+        const handler = this.handlers.get(name);
+        if (!handler) continue;
+        const [job] = await this.boss.fetch<Record<string, unknown>>(name, { batchSize: 1 });
+        if (!job) continue;
+        found = true;
+        ran++;
+        try {
+          await this.track(handler(job.data ?? {}, { id: job.id, name }));
+          await this.boss.complete(name, job.id);
+        } catch (err) {
+          failed++;
+          this.ctx.logger.warn({ err, job: name }, "job failed; it will be retried");
+          await this.boss.fail(name, job.id, { message: err instanceof Error ? err.message : String(err) });
+        }
+      }
+      if (!found) break;
+    }
+    return { ran, failed };
+  }
+
+  /** Graceful: stop fetching, let running jobs finish (up to the timeout); the rest go back to the queue. */
+  async stop(opts: { graceful?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    const timeout = opts.timeoutMs ?? 20_000;
+    if (opts.graceful !== false && this.running.size) {
+      await Promise.race([Promise.allSettled([...this.running]), new Promise((r) => setTimeout(r, timeout))]);
+    }
+    await this.boss.stop({
+      graceful: opts.graceful !== false,
+      timeout,
+      close: this.ctx.database.kind === "postgres",
+    });
+    if (this.ctx.database.kind === "pglite") {
+      // Anything still active belongs to no one now; the next start runs it again.
+      await this.ctx.database.sql
+        .executeSql(
+          `update ${SCHEMA}.job set state = 'retry', start_after = now() where state = 'active'`,
+          [],
+        )
+        .catch(() => {});
+    }
+  }
+}

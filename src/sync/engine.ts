@@ -1,0 +1,451 @@
+import { and, eq, inArray, sql } from "drizzle-orm";
+import { ZodError } from "zod";
+import type { AppContext } from "../context.ts";
+import { isMarketplaceError, type MarketplaceError } from "../core/errors.ts";
+import { MoneyParseError } from "../core/money.ts";
+import type { OrderInput } from "../core/order.ts";
+import type { Tx } from "../db/connection.ts";
+import { readCursor, writeCursor } from "../db/repos/cursors.ts";
+import { changeMarkers, type UpsertResult, upsertOrders } from "../db/repos/orders.ts";
+import { getSyncRun, isFinal, listSyncRuns, type SyncRunRow } from "../db/repos/sync-runs.ts";
+import { connections, syncRuns } from "../db/schema.ts";
+import type { JobQueue } from "../jobs/queue.ts";
+import { getAdapter } from "../marketplaces/registry.ts";
+import type { AdapterContext, MarketplaceAdapter } from "../marketplaces/types.ts";
+import { createBudget } from "./budget.ts";
+import { classify, defaultRetryPolicy, type RetryPolicy } from "./retry.ts";
+
+export { getSyncRun, listSyncRuns };
+
+export type SyncTrigger = "schedule" | "manual" | "webhook" | "refresh";
+export type SyncMode = "incremental" | "full" | "targets";
+
+export interface SyncRequest {
+  accountId: number;
+  connectionId: number;
+  trigger: SyncTrigger;
+  mode?: "incremental" | "full";
+  includeArchived?: boolean;
+  /** Fetch just these orders (webhook notices, single-order refresh, retry of failures). */
+  targetIds?: string[];
+}
+
+const STREAM = "orders";
+/** Waits longer than this end the job and come back later as a new job, instead of holding a worker. */
+const MAX_INLINE_WAIT_MS = 60_000;
+/** Orders stored per transaction inside a page, so progress is visible and a crash loses little. */
+const BATCH = 50;
+
+/**
+ * One run per connection at a time: a second request joins the active run. Requests that name
+ * orders add them to the active run's targets (fetched before it finishes). The run row and its
+ * job are written in the caller's transaction.
+ */
+export async function requestSyncInTx(
+  tx: Tx,
+  queue: JobQueue,
+  req: SyncRequest,
+): Promise<{ runId: number; joined: boolean }> {
+  const targets = req.targetIds?.length ? [...new Set(req.targetIds)] : null;
+  const mode: SyncMode = targets ? "targets" : (req.mode ?? "incremental");
+  const inserted = await tx
+    .insert(syncRuns)
+    .values({
+      accountId: req.accountId,
+      connectionId: req.connectionId,
+      trigger: req.trigger,
+      mode,
+      includeArchived: Boolean(req.includeArchived),
+      targetIds: targets,
+    })
+    .onConflictDoNothing({ target: syncRuns.connectionId, where: sql`state in ('queued', 'running')` })
+    .returning({ id: syncRuns.id });
+  if (inserted[0]) {
+    await queue.send("sync.run", { runId: inserted[0].id }, { tx });
+    return { runId: inserted[0].id, joined: false };
+  }
+  const [active] = await tx
+    .select()
+    .from(syncRuns)
+    .where(and(eq(syncRuns.connectionId, req.connectionId), inArray(syncRuns.state, ["queued", "running"])))
+    .for("update");
+  if (!active) throw new Error("sync run vanished while joining it; try again");
+  if (targets) {
+    const merged = [...new Set([...(active.targetIds ?? []), ...targets])];
+    await tx.update(syncRuns).set({ targetIds: merged }).where(eq(syncRuns.id, active.id));
+  }
+  return { runId: active.id, joined: true };
+}
+
+export async function requestSync(
+  ctx: AppContext,
+  queue: JobQueue,
+  req: SyncRequest,
+): Promise<{ runId: number; joined: boolean }> {
+  return ctx.db.transaction((tx) => requestSyncInTx(tx, queue, req));
+}
+
+export async function cancelSync(
+  ctx: AppContext,
+  accountId: number,
+  runId: number,
+): Promise<SyncRunRow | null> {
+  const run = await getSyncRun(ctx.db, accountId, runId);
+  if (!run || isFinal(run.state)) return run;
+  const now = ctx.clock.now();
+  await ctx.db
+    .update(syncRuns)
+    .set({ cancelRequested: true })
+    .where(and(eq(syncRuns.accountId, accountId), eq(syncRuns.id, runId)));
+  // A queued run has no runner to notice the flag: cancel it here.
+  await ctx.db
+    .update(syncRuns)
+    .set({ state: "cancelled", finishedAt: now })
+    .where(and(eq(syncRuns.id, runId), eq(syncRuns.state, "queued")));
+  return getSyncRun(ctx.db, accountId, runId);
+}
+
+export async function retryFailed(
+  ctx: AppContext,
+  queue: JobQueue,
+  accountId: number,
+  runId: number,
+): Promise<{ runId: number; joined: boolean } | null> {
+  const run = await getSyncRun(ctx.db, accountId, runId);
+  if (!run) return null;
+  const ids = run.failures.map((f) => f.externalId).filter((id) => id !== "*");
+  if (ids.length === 0) return { runId: run.id, joined: true };
+  return requestSync(ctx, queue, {
+    accountId,
+    connectionId: run.connectionId,
+    trigger: "manual",
+    targetIds: ids,
+  });
+}
+
+class Deferred extends Error {
+  constructor(readonly until: Date) {
+    super("deferred");
+  }
+}
+class Cancelled extends Error {}
+
+function failureKind(err: unknown): { kind: string; reason: string } | null {
+  if (isMarketplaceError(err)) return { kind: err.kind, reason: err.message };
+  if (err instanceof ZodError) {
+    const i = err.issues[0];
+    return {
+      kind: "contract_changed",
+      reason: `unexpected data at ${i?.path.join(".") || "(root)"}: ${i?.message ?? ""}`,
+    };
+  }
+  if (err instanceof MoneyParseError) return { kind: "contract_changed", reason: err.message };
+  return null;
+}
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  /** Queue to re-schedule long waits on; without one, long waits are slept through. */
+  queue?: JobQueue;
+  retryPolicy?: RetryPolicy;
+}
+
+/**
+ * The sync job: walks the marketplace's order list, fetches only what is new or changed (or
+ * everything, or just the targets), stores orders in batches and moves the cursor only together
+ * with the last batch of its page. Re-running a run that was interrupted resumes it.
+ */
+export async function runSync(ctx: AppContext, runId: number, opts: RunOptions = {}): Promise<SyncRunRow> {
+  const [first] = await ctx.db.select().from(syncRuns).where(eq(syncRuns.id, runId));
+  if (!first) throw new Error(`sync run ${runId} does not exist`);
+  if (isFinal(first.state)) return first;
+  const [conn] = await ctx.db.select().from(connections).where(eq(connections.id, first.connectionId));
+  if (!conn) throw new Error(`connection ${first.connectionId} does not exist`);
+  const adapter = getAdapter(conn.marketplace) as MarketplaceAdapter<unknown>;
+  const manifest = adapter.manifest;
+  const log = ctx.logger.child({ runId, connectionId: conn.id, marketplace: conn.marketplace });
+  const resumed = first.startedAt !== null;
+  const now = () => ctx.clock.now();
+  await ctx.db
+    .update(syncRuns)
+    .set({ state: "running", startedAt: first.startedAt ?? now(), waitingUntil: null })
+    .where(eq(syncRuns.id, runId));
+  await ctx.db.update(connections).set({ lastSyncState: "running" }).where(eq(connections.id, conn.id));
+
+  const counters = {
+    seen: first.seen,
+    total: first.total,
+    created: first.created,
+    updated: first.updated,
+    skipped: first.skipped,
+    failed: first.failed,
+    apiCalls: first.apiCalls,
+  };
+  const failures = new Map(first.failures.map((f) => [f.externalId, f]));
+  const budget = createBudget(ctx, conn, manifest, "orders");
+  const baseCalls = counters.apiCalls;
+  const secrets = ctx.box.openJson(conn.secretsEnc);
+  for (const v of Object.values(secrets)) ctx.secrets.add(v);
+  const actx: AdapterContext = {
+    connectionId: conn.id,
+    baseUrl: conn.baseUrl,
+    config: conn.config,
+    secrets,
+    http: ctx.http,
+    budget,
+    clock: ctx.clock,
+    logger: log,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  };
+  const policy = opts.retryPolicy ?? defaultRetryPolicy;
+  const source = `marketplace:${conn.marketplace}`;
+  const done = new Set<string>();
+
+  const publishProgress = async (state: string) => {
+    counters.apiCalls = baseCalls + budget.spent;
+    await ctx.events.publish(conn.accountId, {
+      type: "sync.progress",
+      runId,
+      connectionId: conn.id,
+      state,
+      seen: counters.seen,
+      total: counters.total,
+      created: counters.created,
+      updated: counters.updated,
+      skipped: counters.skipped,
+      failed: counters.failed,
+    });
+  };
+
+  const checkCancel = async () => {
+    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error("aborted");
+    const [r] = await ctx.db
+      .select({ c: syncRuns.cancelRequested })
+      .from(syncRuns)
+      .where(eq(syncRuns.id, runId));
+    if (r?.c) throw new Cancelled();
+  };
+
+  /** Calls the marketplace, waiting out rate limits and transient failures per the classifier. */
+  async function withRetry<T>(fn: () => Promise<T>): Promise<T> {
+    let attempt = 1;
+    for (;;) {
+      try {
+        return await fn();
+      } catch (err) {
+        const d = classify(err, attempt, policy);
+        if (!d.retry) throw err;
+        if (d.burnsAttempt) attempt++;
+        const until = new Date(now().getTime() + d.delayMs);
+        if (d.delayMs > MAX_INLINE_WAIT_MS && opts.queue) throw new Deferred(until);
+        await ctx.db.update(syncRuns).set({ waitingUntil: until }).where(eq(syncRuns.id, runId));
+        log.info({ delayMs: d.delayMs, reason: d.reason }, "waiting before the next call");
+        await ctx.clock.sleep(d.delayMs, opts.signal);
+        await ctx.db.update(syncRuns).set({ waitingUntil: null }).where(eq(syncRuns.id, runId));
+      }
+    }
+  }
+
+  /** Stores fetched orders (and, at the end of a page, the cursor) in one transaction. */
+  const store = async (batch: OrderInput[], cursor: { value: unknown } | null) => {
+    counters.apiCalls = baseCalls + budget.spent;
+    const results: UpsertResult[] = await ctx.db.transaction(async (tx) => {
+      const res = await upsertOrders(
+        tx,
+        { accountId: conn.accountId, connectionId: conn.id, source, at: now() },
+        batch,
+      );
+      for (const r of res) {
+        if (r.outcome === "created") counters.created++;
+        else if (r.outcome === "updated") counters.updated++;
+        else counters.skipped++;
+        failures.delete(r.externalId);
+      }
+      if (cursor) await writeCursor(tx, conn.id, STREAM, cursor.value, now());
+      await tx
+        .update(syncRuns)
+        .set({ ...counters, failures: [...failures.values()] })
+        .where(eq(syncRuns.id, runId));
+      return res;
+    });
+    for (const r of results) {
+      const o = batch.find((b) => b.externalId === r.externalId)!;
+      if (r.outcome === "created") {
+        await ctx.events.publish(conn.accountId, {
+          type: "order.created",
+          orderId: r.orderId,
+          number: o.number,
+          marketplace: o.marketplace,
+        });
+      } else if (r.outcome === "updated") {
+        await ctx.events.publish(conn.accountId, {
+          type: "order.updated",
+          orderId: r.orderId,
+          number: o.number,
+          marketplace: o.marketplace,
+          status: r.status,
+        });
+      }
+    }
+    await publishProgress("running");
+  };
+
+  /** Fetches one order; a failure that needs a person is recorded and the run goes on. */
+  const fetchOne = async (externalId: string): Promise<OrderInput | null> => {
+    try {
+      const order = await withRetry(() => adapter.fetchOrder(actx, externalId));
+      done.add(externalId);
+      return order;
+    } catch (err) {
+      if (err instanceof Deferred || err instanceof Cancelled) throw err;
+      if (isMarketplaceError(err) && err.kind === "auth") throw err;
+      if (opts.signal?.aborted) throw err;
+      const f = failureKind(err) ?? {
+        kind: "error",
+        reason: err instanceof Error ? err.message : String(err),
+      };
+      log.warn({ externalId, kind: f.kind, reason: f.reason }, "order could not be synced");
+      if (!failures.has(externalId)) counters.failed++;
+      failures.set(externalId, { externalId, ...f });
+      done.add(externalId);
+      return null;
+    }
+  };
+
+  const fetchAndStore = async (ids: string[], cursor: { value: unknown } | null) => {
+    let batch: OrderInput[] = [];
+    for (const id of ids) {
+      if (batch.length % 10 === 0) await checkCancel();
+      const o = await fetchOne(id);
+      if (o) batch.push(o);
+      if (batch.length >= BATCH) {
+        await store(batch, null);
+        batch = [];
+      }
+    }
+    await store(batch, cursor);
+  };
+
+  try {
+    if (first.mode !== "targets") {
+      const stored = first.mode === "full" && !resumed ? null : await readCursor(ctx.db, conn.id, STREAM);
+      const parsed = stored === null ? null : adapter.checkpointSchema.safeParse(stored);
+      let checkpoint: unknown = parsed?.success ? parsed.data : null;
+      if (parsed && !parsed.success) log.warn("stored cursor no longer fits; starting from the beginning");
+      for (;;) {
+        await checkCancel();
+        const page = await withRetry(() =>
+          adapter.fetchOrderPage(actx, {
+            checkpoint,
+            mode: first.mode === "full" ? "full" : "incremental",
+            includeArchived: first.includeArchived,
+          }),
+        );
+        const summaries = page.summaries.filter((s) => first.includeArchived || !s.archived);
+        if (page.total !== undefined) counters.total = page.total;
+        const markers = await changeMarkers(
+          ctx.db,
+          conn.accountId,
+          conn.marketplace,
+          summaries.map((s) => s.externalId),
+        );
+        const toFetch: string[] = [];
+        for (const s of summaries) {
+          counters.seen++;
+          const known = markers.get(s.externalId);
+          const unchanged =
+            first.mode !== "full" &&
+            known !== undefined &&
+            s.changeMarker !== null &&
+            known === s.changeMarker;
+          if (unchanged && !failures.has(s.externalId)) {
+            counters.skipped++;
+            done.add(s.externalId);
+          } else toFetch.push(s.externalId);
+        }
+        await fetchAndStore(toFetch, { value: page.checkpoint });
+        checkpoint = page.checkpoint;
+        if (page.done) break;
+      }
+      if (counters.total === null) counters.total = counters.seen;
+    }
+    // Targets: the run's own (refresh, webhook, retry) and any added while it ran.
+    for (;;) {
+      const [r] = await ctx.db.select({ t: syncRuns.targetIds }).from(syncRuns).where(eq(syncRuns.id, runId));
+      const pending = (r?.t ?? []).filter((id) => !done.has(id));
+      if (pending.length === 0) break;
+      if (first.mode === "targets") counters.total = (r?.t ?? []).length;
+      counters.seen += pending.length;
+      await fetchAndStore(pending, null);
+    }
+    return await finish(counters.failed > 0 ? "completed_with_errors" : "completed", null);
+  } catch (err) {
+    if (err instanceof Deferred && opts.queue) {
+      await ctx.db.transaction(async (tx) => {
+        await tx
+          .update(syncRuns)
+          .set({ waitingUntil: err.until, ...counters })
+          .where(eq(syncRuns.id, runId));
+        await opts.queue!.send("sync.run", { runId }, { tx, startAfter: err.until });
+      });
+      log.info({ until: err.until }, "sync paused until the marketplace budget allows more calls");
+      await publishProgress("waiting");
+      const [row] = await ctx.db.select().from(syncRuns).where(eq(syncRuns.id, runId));
+      return row!;
+    }
+    if (err instanceof Cancelled) return await finish("cancelled", null);
+    if (opts.signal?.aborted) throw err;
+    if (isMarketplaceError(err)) {
+      const d = classify(err, policy.maxAttempts, policy);
+      return await finish("failed", actionable(err, d.reason));
+    }
+    log.error({ err }, "sync run failed");
+    return await finish("failed", `sync failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+
+  async function finish(state: SyncRunRow["state"], error: string | null): Promise<SyncRunRow> {
+    counters.apiCalls = baseCalls + budget.spent;
+    const at = now();
+    const [row] = await ctx.db
+      .update(syncRuns)
+      .set({
+        ...counters,
+        state,
+        error,
+        finishedAt: at,
+        waitingUntil: null,
+        failures: [...failures.values()],
+      })
+      .where(eq(syncRuns.id, runId))
+      .returning();
+    await ctx.db
+      .update(connections)
+      .set({
+        lastSyncAt: at,
+        lastSyncState: state,
+        lastError: error,
+        ...(state === "completed" || state === "completed_with_errors"
+          ? { baselineAt: conn!.baselineAt ?? at }
+          : {}),
+      })
+      .where(eq(connections.id, conn!.id));
+    await publishProgress(state);
+    await ctx.events.publish(conn!.accountId, { type: "connection.updated", connectionId: conn!.id });
+    log.info({ state, ...counters }, "sync run finished");
+    return row!;
+  }
+}
+
+/** What the seller should do about it, in words. */
+function actionable(err: MarketplaceError, reason: string): string {
+  switch (err.kind) {
+    case "auth":
+      return `${err.message} — reconnect this store with valid credentials`;
+    case "rate_limited":
+      return `${err.message} — the sync will continue when the budget allows`;
+    case "transient":
+      return `${err.message} — the marketplace is not answering; try again later`;
+    default:
+      return `${err.message} (${reason})`;
+  }
+}
