@@ -202,7 +202,7 @@ const connect = program
   .option("--no-test", "save without testing the credentials");
 // Flags come from every manifest's config fields, so a new marketplace needs no CLI change.
 const seenFlags = new Set<string>();
-for (const m of listManifests()) {
+for (const m of listManifests({ includeInternal: true })) {
   for (const f of m.config) {
     const flag = f.flag ?? `--${kebab(f.key)}`;
     if (seenFlags.has(flag)) continue;
@@ -212,7 +212,7 @@ for (const m of listManifests()) {
 }
 connect.action(async (marketplace: string, o: Record<string, string | boolean | undefined>, cmd: Command) =>
   withApi(cmd, async (api, opts) => {
-    const manifest = listManifests().find((m) => m.id === marketplace);
+    const manifest = listManifests({ includeInternal: true }).find((m) => m.id === marketplace);
     if (!manifest) {
       const known = listManifests()
         .map((m) => m.id)

@@ -1,0 +1,1 @@
+export { ensureOperatorToken } from "./tokens.ts";

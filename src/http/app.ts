@@ -1,0 +1,181 @@
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { extname, join, normalize } from "node:path";
+import fastifyCookie from "@fastify/cookie";
+import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
+import { ZodError, type z } from "zod";
+import type { AppContext } from "../context.ts";
+import { AppError } from "../core/errors.ts";
+import { authorise, resolveAuth } from "./auth.ts";
+import type { HttpDeps } from "./deps.ts";
+import type { Auth, RouteDef } from "./route.ts";
+import { authRoutes } from "./routes/auth.ts";
+import { connectionRoutes } from "./routes/connections.ts";
+import { eventRoutes } from "./routes/events.ts";
+import { orderRoutes } from "./routes/orders.ts";
+import { syncRunRoutes } from "./routes/sync-runs.ts";
+import { systemRoutes } from "./routes/system.ts";
+import { webhookRoutes } from "./routes/webhooks.ts";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    auth: Auth | null;
+  }
+}
+
+const API_CSP = "default-src 'none'; frame-ancestors 'none'";
+const UI_CSP =
+  "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
+
+function zodMessage(where: string, err: ZodError) {
+  const issues = err.issues.map((i) => ({
+    path: [where, ...i.path.map(String)].join("."),
+    message: i.message,
+  }));
+  return { message: issues.map((i) => `${i.path}: ${i.message}`).join("; "), details: { issues } };
+}
+
+function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
+  if (!schema) return value as T;
+  const r = schema.safeParse(value ?? (where === "body" ? undefined : {}));
+  if (!r.success) {
+    const { message, details } = zodMessage(where, r.error);
+    throw new AppError(400, "invalid_request", message, details);
+  }
+  return r.data;
+}
+
+/** Every route of the API, in one table: registration, OpenAPI and the auth test all read it. */
+export function routeTable(ctx: AppContext, deps: HttpDeps): RouteDef[] {
+  const all: RouteDef[] = [];
+  all.push(
+    ...systemRoutes(ctx, deps, () => all),
+    ...authRoutes(ctx),
+    ...connectionRoutes(ctx, deps),
+    ...orderRoutes(ctx, deps),
+    ...syncRunRoutes(ctx, deps),
+    ...eventRoutes(ctx),
+    ...webhookRoutes(ctx, deps),
+  );
+  return all;
+}
+
+export type HttpApp = FastifyInstance & { routes: RouteDef[] };
+
+export async function buildHttpApp(ctx: AppContext, deps: HttpDeps): Promise<HttpApp> {
+  const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024, trustProxy: false });
+  await app.register(fastifyCookie);
+  app.decorateRequest("auth", null);
+
+  app.addHook("onSend", async (req, reply, payload) => {
+    reply.header("x-content-type-options", "nosniff");
+    reply.header("x-frame-options", "DENY");
+    reply.header("referrer-policy", "no-referrer");
+    reply.header("cross-origin-opener-policy", "same-origin");
+    reply.header(
+      "content-security-policy",
+      req.url.startsWith("/api") || req.url.startsWith("/webhooks") ? API_CSP : UI_CSP,
+    );
+    if (req.url.startsWith("/api")) reply.header("cache-control", "no-store");
+    return payload;
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    if (err instanceof AppError) {
+      return reply
+        .status(err.status)
+        .send({ error: { code: err.code, message: err.message, details: err.details } });
+    }
+    if (err instanceof ZodError) {
+      const { message, details } = zodMessage("body", err);
+      return reply.status(400).send({ error: { code: "invalid_request", message, details } });
+    }
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status && status >= 400 && status < 500) {
+      // fastify's own input errors: malformed JSON, wrong content type, body too large.
+      return reply
+        .status(status)
+        .send({ error: { code: "invalid_request", message: (err as Error).message, details: null } });
+    }
+    ctx.logger.error({ err, url: req.url, method: req.method }, "request failed");
+    return reply.status(500).send({
+      error: {
+        code: "internal",
+        message: "something went wrong on our side; it has been logged",
+        details: null,
+      },
+    });
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    if (
+      req.url.startsWith("/api") ||
+      req.url.startsWith("/webhooks") ||
+      !deps.webDir ||
+      req.method !== "GET"
+    ) {
+      return reply.status(404).send({
+        error: {
+          code: "not_found",
+          message: `no route ${req.method} ${req.url.split("?")[0]}`,
+          details: null,
+        },
+      });
+    }
+    return sendWeb(deps.webDir, req, reply);
+  });
+
+  const routes = routeTable(ctx, deps);
+  for (const r of routes) {
+    app.route({
+      method: r.method,
+      url: r.url,
+      handler: async (req, reply) => {
+        req.auth = await resolveAuth(ctx, req);
+        authorise(r.auth, req.auth, req);
+        const input = {
+          auth: req.auth,
+          params: parse(r.params, req.params, "params"),
+          query: parse(r.query, req.query, "query"),
+          body: parse(r.body, req.body, "body"),
+          ip: req.ip,
+          req,
+        };
+        const result = await r.handler(input, reply);
+        if (r.raw) return reply;
+        reply.status(r.status ?? 200);
+        return result;
+      },
+    });
+  }
+  return Object.assign(app, { routes }) as unknown as HttpApp;
+}
+
+const TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".ico": "image/x-icon",
+  ".json": "application/json",
+  ".woff2": "font/woff2",
+};
+
+/** The built web UI, with the SPA fallback to index.html for client-side routes. */
+function sendWeb(dir: string, req: FastifyRequest, reply: import("fastify").FastifyReply) {
+  const path = normalize(decodeURIComponent(req.url.split("?")[0] ?? "/")).replace(/^(\.\.[/\\])+/, "");
+  let file = join(dir, path);
+  if (!file.startsWith(dir) || !existsSync(file) || statSync(file).isDirectory())
+    file = join(dir, "index.html");
+  if (!existsSync(file))
+    return reply
+      .status(404)
+      .send({ error: { code: "not_found", message: "the web UI is not built", details: null } });
+  const ext = extname(file);
+  reply.header("content-type", TYPES[ext] ?? "application/octet-stream");
+  reply.header(
+    "cache-control",
+    file.includes("/assets/") ? "public, max-age=31536000, immutable" : "no-cache",
+  );
+  return reply.send(readFileSync(file));
+}

@@ -1,0 +1,336 @@
+import { and, count, eq } from "drizzle-orm";
+import { z } from "zod";
+import type { AppContext } from "../../context.ts";
+import { AppError, badRequest, conflict, isMarketplaceError, notFound } from "../../core/errors.ts";
+import {
+  type ConnectionRow,
+  connectionSecrets,
+  getConnection,
+  insertConnection,
+  listConnections,
+  publicConnection,
+  updateConnection,
+} from "../../db/repos/connections.ts";
+import { activeRun } from "../../db/repos/sync-runs.ts";
+import { audit } from "../../db/repos/users.ts";
+import { connections, orders } from "../../db/schema.ts";
+import { getAdapter, hasAdapter, listManifests } from "../../marketplaces/registry.ts";
+import type { MarketplaceManifest } from "../../marketplaces/types.ts";
+import { budgetStatus, createBudget } from "../../sync/budget.ts";
+import { requestSync } from "../../sync/engine.ts";
+import { nextRunAt, ScheduleError, scheduleSchema, validateSchedule } from "../../sync/scheduler.ts";
+import type { HttpDeps } from "../deps.ts";
+import { defineRoute, idParam, type RouteDef } from "../route.ts";
+import { runView } from "../views.ts";
+
+const configValues = z.record(z.string(), z.string().max(2000));
+
+/** Splits submitted settings into plain config and secrets per the manifest, naming any bad key. */
+export function splitConfig(manifest: MarketplaceManifest, input: Record<string, string>, partial: boolean) {
+  const config: Record<string, string> = {};
+  const secrets: Record<string, string> = {};
+  const known = new Map(manifest.config.map((f) => [f.key, f]));
+  for (const [k, v] of Object.entries(input)) {
+    const f = known.get(k);
+    if (!f)
+      throw badRequest(`config.${k}: ${manifest.displayName} has no setting "${k}"`, {
+        field: `config.${k}`,
+      });
+    if (f.kind === "integer" && !/^\d+$/.test(v))
+      throw badRequest(`config.${k}: must be a whole number`, { field: `config.${k}` });
+    if (f.kind === "url" && !/^https?:\/\//.test(v))
+      throw badRequest(`config.${k}: must be an http(s) URL`, { field: `config.${k}` });
+    (f.secret ? secrets : config)[k] = v;
+  }
+  if (!partial) {
+    for (const f of manifest.config) {
+      if (f.required && !(f.key in input)) {
+        throw badRequest(`config.${f.key}: ${f.label} is required`, { field: `config.${f.key}` });
+      }
+      if (!(f.key in input) && f.default !== undefined && !f.secret) config[f.key] = f.default;
+    }
+  }
+  return { config, secrets };
+}
+
+function parseSchedule(input: unknown) {
+  try {
+    return validateSchedule(input);
+  } catch (err) {
+    if (err instanceof ScheduleError) throw badRequest(`schedule: ${err.message}`, { field: "schedule" });
+    throw err;
+  }
+}
+
+export function connectionRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
+  const webhookUrl = (c: ConnectionRow) =>
+    `${ctx.settings.publicUrl ?? `http://${ctx.settings.host}:${ctx.settings.port}`}/webhooks/${c.marketplace}/${c.webhookToken}`;
+
+  async function view(c: ConnectionRow) {
+    const manifest = getAdapter(c.marketplace).manifest;
+    const secretKeys = Object.keys(connectionSecrets(ctx.box, c));
+    const [n] = await ctx.db
+      .select({ n: count() })
+      .from(orders)
+      .where(and(eq(orders.accountId, c.accountId), eq(orders.connectionId, c.id)));
+    const run = await activeRun(ctx.db, c.id);
+    return {
+      ...publicConnection(c, secretKeys),
+      displayName: manifest.displayName,
+      orderCount: n?.n ?? 0,
+      activeRun: run ? runView(run) : null,
+      ...(manifest.capabilities.webhooks !== "none" ? { webhookUrl: webhookUrl(c) } : {}),
+      budget: await budgetStatus(ctx, c, manifest),
+    };
+  }
+
+  async function load(accountId: number, id: number) {
+    const c = await getConnection(ctx.db, accountId, id);
+    if (!c || c.disabledAt) throw notFound("connection");
+    return c;
+  }
+
+  /** Asks the marketplace whether the credentials work, through the connection's budget. */
+  async function test(c: ConnectionRow) {
+    const adapter = getAdapter(c.marketplace);
+    const secrets = connectionSecrets(ctx.box, c);
+    for (const v of Object.values(secrets)) ctx.secrets.add(v);
+    try {
+      const info = await adapter.testConnection({
+        connectionId: c.id,
+        baseUrl: c.baseUrl,
+        config: c.config,
+        secrets,
+        http: ctx.http,
+        budget: createBudget(ctx, c, adapter.manifest, "other"),
+        clock: ctx.clock,
+        logger: ctx.logger.child({ connectionId: c.id, marketplace: c.marketplace }),
+      });
+      await updateConnection(ctx.db, c.accountId, c.id, {
+        storeName: info.storeName ?? c.storeName,
+        currency: info.currency ?? c.currency,
+        lastError: null,
+      });
+      return info;
+    } catch (err) {
+      if (isMarketplaceError(err)) {
+        const status = err.kind === "auth" ? 422 : err.kind === "rate_limited" ? 429 : 502;
+        throw new AppError(status, err.kind, `${adapter.manifest.displayName}: ${err.message}`, {
+          operation: err.operation,
+        });
+      }
+      throw err;
+    }
+  }
+
+  return [
+    defineRoute({
+      method: "GET",
+      url: "/api/marketplaces",
+      auth: "user",
+      summary: "Marketplaces Orderhub can connect, with their settings and capabilities",
+      tags: ["connections"],
+      async handler() {
+        return {
+          marketplaces: listManifests().map((m) => ({
+            id: m.id,
+            displayName: m.displayName,
+            defaultBaseUrl: m.defaultBaseUrl,
+            config: m.config,
+            capabilities: m.capabilities,
+            rateLimit: m.rateLimit,
+          })),
+        };
+      },
+    }),
+    defineRoute({
+      method: "GET",
+      url: "/api/connections",
+      auth: "user",
+      summary: "Connected stores",
+      tags: ["connections"],
+      async handler({ auth }) {
+        const rows = await listConnections(ctx.db, auth!.accountId!);
+        return { connections: await Promise.all(rows.map((c) => view(c))) };
+      },
+    }),
+    defineRoute({
+      method: "POST",
+      url: "/api/connections",
+      auth: ["owner"],
+      summary: "Connect a store (credentials are stored encrypted and never returned)",
+      tags: ["connections"],
+      status: 201,
+      body: z.object({
+        marketplace: z.string().min(1),
+        name: z.string().trim().min(1).max(100),
+        baseUrl: z.url().optional(),
+        config: configValues,
+        schedule: scheduleSchema.optional(),
+        dailyBudget: z.number().int().min(1).max(10_000_000).nullable().optional(),
+        test: z.boolean().optional(),
+      }),
+      async handler({ auth, body, ip }) {
+        if (!hasAdapter(body.marketplace)) {
+          throw badRequest(`marketplace: unknown marketplace "${body.marketplace}"`, {
+            field: "marketplace",
+          });
+        }
+        const manifest = getAdapter(body.marketplace).manifest;
+        const { config, secrets } = splitConfig(manifest, body.config, false);
+        const schedule = parseSchedule(body.schedule ?? { kind: "interval", minutes: 15 });
+        const existing = await listConnections(ctx.db, auth!.accountId!);
+        if (existing.some((c) => c.name === body.name))
+          throw conflict(`a connection named "${body.name}" exists already`);
+        for (const v of Object.values(secrets)) ctx.secrets.add(v);
+        const c = await insertConnection(ctx.db, ctx.box, {
+          accountId: auth!.accountId!,
+          marketplace: body.marketplace,
+          name: body.name,
+          baseUrl: body.baseUrl ?? manifest.defaultBaseUrl,
+          config,
+          secrets,
+          schedule,
+          dailyBudget: body.dailyBudget ?? null,
+          nextSyncAt: nextRunAt(schedule, ctx.clock.now()),
+        });
+        if (body.test) {
+          try {
+            await test(c);
+          } catch (err) {
+            // Nothing is kept when the credentials do not work.
+            await ctx.db.delete(connections).where(eq(connections.id, c.id));
+            throw err;
+          }
+        }
+        await audit(ctx.db, {
+          accountId: auth!.accountId,
+          userId: auth!.userId,
+          action: "connection.create",
+          target: `connection:${c.id}`,
+          detail: { marketplace: c.marketplace, name: c.name },
+          ip,
+        });
+        const fresh = await load(auth!.accountId!, c.id);
+        return { connection: await view(fresh) };
+      },
+    }),
+    defineRoute({
+      method: "GET",
+      url: "/api/connections/:id",
+      auth: "user",
+      summary: "One connection with its budget, push URL and active run",
+      tags: ["connections"],
+      params: idParam,
+      async handler({ auth, params }) {
+        return { connection: await view(await load(auth!.accountId!, params.id)) };
+      },
+    }),
+    defineRoute({
+      method: "PATCH",
+      url: "/api/connections/:id",
+      auth: ["owner"],
+      summary: "Change a connection (secrets are write-only)",
+      tags: ["connections"],
+      params: idParam,
+      body: z.object({
+        name: z.string().trim().min(1).max(100).optional(),
+        baseUrl: z.url().optional(),
+        config: configValues.optional(),
+        schedule: scheduleSchema.optional(),
+        scheduleEnabled: z.boolean().optional(),
+        dailyBudget: z.number().int().min(1).max(10_000_000).nullable().optional(),
+      }),
+      async handler({ auth, params, body, ip }) {
+        const c = await load(auth!.accountId!, params.id);
+        const manifest = getAdapter(c.marketplace).manifest;
+        const patch: Parameters<typeof updateConnection>[3] = {};
+        if (body.name !== undefined) patch.name = body.name;
+        if (body.baseUrl !== undefined) patch.baseUrl = body.baseUrl;
+        if (body.scheduleEnabled !== undefined) patch.scheduleEnabled = body.scheduleEnabled;
+        if (body.dailyBudget !== undefined) patch.dailyBudget = body.dailyBudget;
+        if (body.schedule !== undefined) {
+          const s = parseSchedule(body.schedule);
+          patch.schedule = s;
+          patch.nextSyncAt = nextRunAt(s, ctx.clock.now());
+        }
+        if (body.config) {
+          const { config, secrets } = splitConfig(manifest, body.config, true);
+          for (const v of Object.values(secrets)) ctx.secrets.add(v);
+          patch.config = { ...c.config, ...config };
+          if (Object.keys(secrets).length)
+            patch.secretsEnc = ctx.box.sealJson({ ...connectionSecrets(ctx.box, c), ...secrets });
+        }
+        const row = await updateConnection(ctx.db, auth!.accountId!, c.id, patch);
+        await audit(ctx.db, {
+          accountId: auth!.accountId,
+          userId: auth!.userId,
+          action: "connection.update",
+          target: `connection:${c.id}`,
+          detail: { fields: Object.keys(body) },
+          ip,
+        });
+        return { connection: await view(row!) };
+      },
+    }),
+    defineRoute({
+      method: "DELETE",
+      url: "/api/connections/:id",
+      auth: ["owner"],
+      summary: "Disconnect a store (its orders stay)",
+      tags: ["connections"],
+      params: idParam,
+      async handler({ auth, params, ip }) {
+        const c = await load(auth!.accountId!, params.id);
+        await updateConnection(ctx.db, auth!.accountId!, c.id, {
+          disabledAt: ctx.clock.now(),
+          scheduleEnabled: false,
+          secretsEnc: null,
+        });
+        await audit(ctx.db, {
+          accountId: auth!.accountId,
+          userId: auth!.userId,
+          action: "connection.disconnect",
+          target: `connection:${c.id}`,
+          ip,
+        });
+        return { disconnected: true };
+      },
+    }),
+    defineRoute({
+      method: "POST",
+      url: "/api/connections/:id/test",
+      auth: ["owner", "staff"],
+      summary: "Check the stored credentials with the marketplace",
+      tags: ["connections"],
+      params: idParam,
+      async handler({ auth, params }) {
+        const info = await test(await load(auth!.accountId!, params.id));
+        return { ok: true, storeName: info.storeName, currency: info.currency };
+      },
+    }),
+    defineRoute({
+      method: "POST",
+      url: "/api/connections/:id/sync",
+      auth: ["owner", "staff"],
+      summary: "Sync now (joins a run that is already going)",
+      tags: ["sync"],
+      status: 202,
+      params: idParam,
+      body: z
+        .object({ mode: z.enum(["incremental", "full"]).optional(), includeArchived: z.boolean().optional() })
+        .optional()
+        .default({}),
+      async handler({ auth, params, body }) {
+        const c = await load(auth!.accountId!, params.id);
+        return requestSync(ctx, deps.queue, {
+          accountId: auth!.accountId!,
+          connectionId: c.id,
+          trigger: "manual",
+          mode: body.mode ?? "incremental",
+          includeArchived: body.includeArchived ?? false,
+        });
+      },
+    }),
+  ];
+}

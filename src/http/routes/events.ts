@@ -1,0 +1,38 @@
+import type { AppContext } from "../../context.ts";
+import { defineRoute, type RouteDef } from "../route.ts";
+
+/** Server-sent events: order and sync changes of the caller's account, as they happen. */
+export function eventRoutes(ctx: AppContext): RouteDef[] {
+  return [
+    defineRoute({
+      method: "GET",
+      url: "/api/events",
+      auth: "user",
+      summary:
+        "Live updates (text/event-stream): order.created, order.updated, sync.progress, connection.updated",
+      tags: ["events"],
+      raw: true,
+      async handler({ auth, req }, reply) {
+        reply.hijack();
+        const res = reply.raw;
+        res.writeHead(200, {
+          "content-type": "text/event-stream; charset=utf-8",
+          "cache-control": "no-cache, no-transform",
+          connection: "keep-alive",
+          "x-content-type-options": "nosniff",
+        });
+        res.write(": connected\n\n");
+        const unsubscribe = ctx.events.subscribe(auth!.accountId!, (e) => {
+          res.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+        });
+        const heartbeat = setInterval(() => res.write(": keep-alive\n\n"), 15_000);
+        const close = () => {
+          clearInterval(heartbeat);
+          unsubscribe();
+        };
+        req.raw.on("close", close);
+        res.on("close", close);
+      },
+    }),
+  ];
+}

@@ -1,0 +1,124 @@
+import { toDecimalString } from "../core/money.ts";
+import type { OrderListRow } from "../db/repos/orders.ts";
+import type { SyncRunRow } from "../db/repos/sync-runs.ts";
+import type { orderEvents, orderLines, orders } from "../db/schema.ts";
+
+/** Four decimals kept where they matter (BrickLink unit prices), at least two always. */
+export function displayAmount(amount: number): string {
+  const full = toDecimalString(amount, 4);
+  return full.replace(/(\.\d{2}\d*?)0+$/, "$1");
+}
+
+export function moneyView(amount: number, currency: string) {
+  return { amount, currency, display: displayAmount(amount) };
+}
+
+export function orderRowView(r: OrderListRow) {
+  return {
+    id: r.id,
+    number: r.number,
+    marketplace: r.marketplace,
+    connectionId: r.connectionId,
+    externalId: r.externalId,
+    status: r.status,
+    rawStatus: r.rawStatus,
+    paymentStatus: r.paymentStatus,
+    buyerName: r.buyerName,
+    buyerUsername: r.buyerUsername,
+    orderedAt: r.orderedAt,
+    updatedAt: r.updatedAt,
+    grandTotal: moneyView(r.grandTotal, r.currency),
+    lotCount: r.lotCount,
+    itemCount: r.itemCount,
+    countryCode: r.countryCode,
+    tags: r.tags,
+  };
+}
+
+type OrderRow = typeof orders.$inferSelect;
+type LineRow = typeof orderLines.$inferSelect;
+type EventRow = typeof orderEvents.$inferSelect;
+
+export function orderDetailView(o: OrderRow, lines: LineRow[], events: EventRow[], withRaw: boolean) {
+  const m = (a: number) => moneyView(a, o.currency);
+  return {
+    ...orderRowView(o),
+    buyerEmail: o.buyerEmail,
+    shippingAddress: o.shippingAddress,
+    statusChangedAt: o.statusChangedAt,
+    marketplaceUpdatedAt: o.marketplaceUpdatedAt,
+    totals: {
+      subtotal: m(o.subtotal),
+      shipping: m(o.shipping),
+      tax: m(o.tax),
+      fees: m(o.fees),
+      credits: m(o.credits),
+      grandTotal: m(o.grandTotal),
+    },
+    shippingMethod: o.shippingMethod,
+    trackingNumbers: o.trackingNumbers,
+    buyerRemarks: o.buyerRemarks,
+    internalNote: o.internalNote,
+    archived: o.archived,
+    url: o.url,
+    extra: o.extra,
+    lines: lines.map((l) => ({
+      id: l.id,
+      externalLineId: l.externalLineId,
+      itemNo: l.itemNo,
+      sku: l.sku,
+      name: l.name,
+      itemType: l.itemType,
+      colorId: l.colorId,
+      colorName: l.colorName,
+      condition: l.condition,
+      completeness: l.completeness,
+      quantity: l.quantity,
+      unitPrice: m(l.unitPrice),
+      lineTotal: m(l.lineTotal),
+      marketplaceLotId: l.marketplaceLotId,
+      location: l.location,
+      batch: l.batch,
+      digital: l.digital,
+      removedAt: l.removedAt,
+    })),
+    events: events.map((e) => ({
+      id: e.id,
+      kind: e.kind,
+      fromStatus: e.fromStatus,
+      toStatus: e.toStatus,
+      rawStatus: e.rawStatus,
+      source: e.source,
+      at: e.at,
+      detail: e.detail,
+    })),
+    ...(withRaw ? { raw: o.raw } : {}),
+  };
+}
+
+export function runView(r: SyncRunRow) {
+  return {
+    id: r.id,
+    connectionId: r.connectionId,
+    trigger: r.trigger,
+    mode: r.mode,
+    includeArchived: r.includeArchived,
+    targetIds: r.targetIds,
+    state: r.state,
+    seen: r.seen,
+    total: r.total,
+    created: r.created,
+    updated: r.updated,
+    skipped: r.skipped,
+    failed: r.failed,
+    failures: r.failures,
+    apiCalls: r.apiCalls,
+    error: r.error,
+    waitingUntil: r.waitingUntil,
+    cancelRequested: r.cancelRequested,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+    createdAt: r.createdAt,
+    durationMs: r.startedAt && r.finishedAt ? r.finishedAt.getTime() - r.startedAt.getTime() : null,
+  };
+}
