@@ -471,8 +471,12 @@ program
         throw new Error("a server is running and already works the jobs; nothing to do");
       }
       if (!o.untilIdle) throw new Error("say --until-idle (the server runs jobs continuously)");
-      const { ran } = await api.local.queue.runUntilIdle();
-      print(opts, { ran }, () => `Ran ${ran} job${ran === 1 ? "" : "s"}; none is due now.`);
+      const { ran, failed } = await api.local.queue.runUntilIdle();
+      print(
+        opts,
+        { ran, failed },
+        () => `Ran ${ran} job${ran === 1 ? "" : "s"} (${failed} failed, to be retried); none is due now.`,
+      );
     }),
   );
 

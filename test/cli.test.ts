@@ -1,0 +1,166 @@
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const BIN = resolve("bin/orderhub.js");
+const dataDir = mkdtempSync(join(tmpdir(), "orderhub-cli-"));
+const env = {
+  ...process.env,
+  ORDERHUB_DATA_DIR: dataDir,
+  ORDERHUB_DEMO: "0",
+  LOG_LEVEL: "warn",
+  DATABASE_URL: "",
+};
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { env, encoding: "utf8", timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) };
+}
+
+let server: ChildProcess | null = null;
+
+async function waitForLockUrl(): Promise<string> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    try {
+      const lock = JSON.parse(readFileSync(join(dataDir, "orderhub.lock"), "utf8"));
+      if (lock.url) return lock.url as string;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("server did not start");
+}
+
+afterAll(() => {
+  server?.kill("SIGKILL");
+});
+
+describe("orderhub CLI", () => {
+  beforeAll(() => {
+    // A fresh data directory, no server: the command opens it itself.
+    const add = cli(
+      "user",
+      "add",
+      "--email",
+      "owner@shop.example",
+      "--password",
+      "a long password",
+      "--role",
+      "owner",
+      "--json",
+    );
+    expect(add.code, add.stderr).toBe(0);
+    expect(add.json().user).toMatchObject({ email: "owner@shop.example", role: "owner" });
+  });
+
+  it("migrate and bad input answer in JSON", () => {
+    expect(cli("migrate", "--json").json()).toEqual({ migrated: true, database: "pglite" });
+    const bad = cli("user", "add", "--email", "x", "--password", "short", "--json");
+    expect(bad.code).toBe(1);
+    expect(bad.json().error.message).toMatch(/body\.email.*body\.password/s);
+  });
+
+  it("talks to a running server, which owns the data directory", async () => {
+    server = spawn(process.execPath, [BIN, "serve", "--port", "0"], { env, stdio: "ignore" });
+    const url = await waitForLockUrl();
+    const health = await (await fetch(`${url}/api/health`)).json();
+    expect(health).toMatchObject({ status: "ok", database: "pglite" });
+
+    const conn = cli(
+      "connect",
+      "fake",
+      "--name",
+      "Test shop",
+      "--store",
+      "seeded-12",
+      "--api-key",
+      "good-key",
+      "--json",
+    );
+    expect(conn.code, conn.stdout + conn.stderr).toBe(0);
+    expect(conn.json().connection).toMatchObject({
+      name: "Test shop",
+      marketplace: "fake",
+      secretsSet: ["apiKey"],
+    });
+    expect(conn.stdout).not.toContain("good-key");
+
+    const list = cli("connections", "list", "--json").json();
+    expect(list.connections.map((c: { name: string }) => c.name)).toEqual(["Test shop"]);
+
+    const sync = cli("sync", "Test shop", "--wait", "--json");
+    expect(sync.code, sync.stderr).toBe(0);
+    expect(sync.json()).toMatchObject({
+      success: true,
+      ordersProcessed: 12,
+      ordersCreated: 12,
+      ordersSkipped: 0,
+      failed: [],
+    });
+    expect(sync.json().apiCalls).toBe(13);
+
+    const again = cli("sync", "Test shop", "--wait", "--json").json();
+    expect(again).toMatchObject({ ordersCreated: 0, ordersSkipped: 12, apiCalls: 1 });
+
+    const orders = cli(
+      "orders",
+      "list",
+      "--sort",
+      "number",
+      "--dir",
+      "asc",
+      "--page-size",
+      "5",
+      "--json",
+    ).json();
+    expect(orders.total).toBe(12);
+    expect(orders.orders.map((o: { number: string }) => o.number)).toEqual([
+      "FK-1000",
+      "FK-1001",
+      "FK-1002",
+      "FK-1003",
+      "FK-1004",
+    ]);
+
+    const show = cli("orders", "show", "FK-1003", "--json").json();
+    expect(show.order).toMatchObject({ number: "FK-1003", status: "pending" });
+    expect(show.order.lines).toHaveLength(2);
+    expect(cli("orders", "show", String(show.order.id), "--json").json().order.number).toBe("FK-1003");
+
+    const human = cli("orders", "list", "--status", "pending");
+    expect(human.stdout).toMatch(/12 orders, page 1 of 1/);
+
+    const token = cli("token", "create", "--name", "script", "--json").json();
+    expect(token.token).toMatch(/^oh_/);
+    const viaToken = await fetch(`${url}/api/orders?pageSize=1`, {
+      headers: { authorization: `Bearer ${token.token}` },
+    });
+    expect((await viaToken.json()).total).toBe(12);
+
+    // A second process on the same directory is refused, with the owner named.
+    const second = cli("serve", "--port", "0", "--json");
+    expect(second.code).toBe(1);
+    expect(second.json().error).toMatchObject({ code: "data_dir_busy" });
+    expect(second.json().error.message).toMatch(/in use by another Orderhub process/);
+
+    const missing = cli("orders", "show", "BL-1", "--json");
+    expect(missing.code).toBe(1);
+    expect(missing.json().error.code).toBe("not_found");
+
+    // SIGTERM: a clean stop that releases the directory.
+    const exited = new Promise<number | null>((r) => server!.on("exit", (code) => r(code)));
+    server.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    server = null;
+    expect(existsSync(join(dataDir, "orderhub.lock"))).toBe(false);
+  }, 120_000);
+
+  it("works on the data directory when no server runs", () => {
+    const jobs = cli("jobs", "run", "--until-idle", "--json");
+    expect(jobs.code, jobs.stderr).toBe(0);
+    expect(jobs.json()).toEqual({ ran: 0, failed: 0 });
+    expect(cli("orders", "list", "--json", "--buyer", "buyer 1011").json().total).toBe(1);
+  });
+});
