@@ -137,7 +137,7 @@ describe("orderhub CLI", () => {
     const viaToken = await fetch(`${url}/api/orders?pageSize=1`, {
       headers: { authorization: `Bearer ${token.token}` },
     });
-    expect((await viaToken.json()).total).toBe(12);
+    expect(((await viaToken.json()) as { total: number }).total).toBe(12);
 
     // A second process on the same directory is refused, with the owner named.
     const second = cli("serve", "--port", "0", "--json");

@@ -104,7 +104,7 @@ describe.skipIf(!onPostgres)("several workers on one PostgreSQL", () => {
             const res = await ctx.db.execute(
               sql`insert into job_effects (tag, worker) values (${String(d.tag)}, ${i}) on conflict do nothing returning tag`,
             );
-            if (res.rows.length === 0) dupes.push(String(d.tag));
+            if ((res as { rows: unknown[] }).rows.length === 0) dupes.push(String(d.tag));
             done++;
           },
           { concurrency: 3 },
@@ -120,6 +120,6 @@ describe.skipIf(!onPostgres)("several workers on one PostgreSQL", () => {
     const byWorker = await ctx.db.execute(
       sql`select worker, count(*)::int as n from job_effects group by worker`,
     );
-    expect(byWorker.rows.length).toBeGreaterThanOrEqual(1);
+    expect((byWorker as { rows: unknown[] }).rows.length).toBeGreaterThanOrEqual(1);
   });
 });
