@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { and, asc, desc, eq, gte, inArray, isNull, lt, type SQL, sql } from "drizzle-orm";
 import { type OrderInput, orderInputSchema, type UnifiedOrder } from "../../core/order.ts";
 import type { OrderStatus } from "../../core/status.ts";
+import { bulkInsert } from "../bulk.ts";
 import type { DbOrTx } from "../connection.ts";
 import { orderEvents, orderLines, orders } from "../schema.ts";
 
@@ -48,7 +49,7 @@ function buyerSort(o: UnifiedOrder): string {
     .replace(/\p{M}/gu, "");
 }
 
-function orderRow(o: UnifiedOrder, ctx: UpsertContext, hash: string) {
+export function orderRow(o: UnifiedOrder, ctx: UpsertContext, hash: string) {
   return {
     accountId: ctx.accountId,
     connectionId: ctx.connectionId,
@@ -90,7 +91,7 @@ function orderRow(o: UnifiedOrder, ctx: UpsertContext, hash: string) {
   };
 }
 
-function lineRows(o: UnifiedOrder, orderId: number, accountId: number) {
+export function lineRows(o: UnifiedOrder, orderId: number, accountId: number) {
   return o.lines.map((l, position) => ({
     accountId,
     orderId,
@@ -114,14 +115,6 @@ function lineRows(o: UnifiedOrder, orderId: number, accountId: number) {
     extra: l.extra,
     removedAt: null,
   }));
-}
-
-/** PostgreSQL caps bind parameters at 65,535 per statement. */
-function chunks<T>(rows: T[], columns: number): T[][] {
-  const size = Math.max(1, Math.floor(60_000 / columns));
-  const out: T[][] = [];
-  for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
-  return out;
 }
 
 /**
@@ -183,30 +176,33 @@ export async function upsertOrders(
   }
 
   if (toInsert.length) {
-    const inserted: { id: number; externalId: string }[] = [];
-    for (const part of chunks(toInsert, 40)) {
-      inserted.push(
-        ...(await db
-          .insert(orders)
-          .values(part.map(({ o, hash }) => ({ ...orderRow(o, ctx, hash), createdAt: ctx.at })))
-          .returning({ id: orders.id, externalId: orders.externalId })),
-      );
-    }
-    const idOf = new Map(inserted.map((r) => [r.externalId, r.id]));
-    const lines = toInsert.flatMap(({ o }) => lineRows(o, idOf.get(o.externalId)!, ctx.accountId));
-    for (const part of chunks(lines, 22)) await db.insert(orderLines).values(part);
-    const events = toInsert.map(({ o }) => ({
-      accountId: ctx.accountId,
-      orderId: idOf.get(o.externalId)!,
-      kind: "created",
-      fromStatus: null,
-      toStatus: o.status,
-      rawStatus: o.rawStatus,
-      source: ctx.source,
-      at: o.orderedAt,
-      detail: {},
-    }));
-    for (const part of chunks(events, 9)) await db.insert(orderEvents).values(part);
+    const inserted = (await bulkInsert(
+      db,
+      orders,
+      toInsert.map(({ o, hash }) => ({ ...orderRow(o, ctx, hash), createdAt: ctx.at })),
+      { returning: ["id", "externalId"] },
+    )) as { id: number | string; externalId: string }[];
+    const idOf = new Map(inserted.map((r) => [r.externalId, Number(r.id)]));
+    await bulkInsert(
+      db,
+      orderLines,
+      toInsert.flatMap(({ o }) => lineRows(o, idOf.get(o.externalId)!, ctx.accountId)),
+    );
+    await bulkInsert(
+      db,
+      orderEvents,
+      toInsert.map(({ o }) => ({
+        accountId: ctx.accountId,
+        orderId: idOf.get(o.externalId)!,
+        kind: "created",
+        fromStatus: null,
+        toStatus: o.status,
+        rawStatus: o.rawStatus,
+        source: ctx.source,
+        at: o.orderedAt,
+        detail: {},
+      })),
+    );
     for (const { o } of toInsert) {
       results.push({
         orderId: idOf.get(o.externalId)!,

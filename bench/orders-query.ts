@@ -1,0 +1,324 @@
+/**
+ * Orders table benchmark: ingest through the sync's upsert path vs a raw multi-row INSERT of the
+ * same rows, then p50/p95 of 20 typical table queries. Not a test: it prints its figures.
+ *
+ *   npm run bench -- bench/orders-query.ts [--orders 100000] [--lines 10] [--db pglite|postgres|both]
+ */
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { type OrderInput, orderInputSchema } from "../src/core/order.ts";
+import { SecretBox } from "../src/core/secrets.ts";
+import { bulkInsert } from "../src/db/bulk.ts";
+import { type Database, openDatabase, runMigrations } from "../src/db/connection.ts";
+import { createAccount } from "../src/db/repos/accounts.ts";
+import { insertConnection } from "../src/db/repos/connections.ts";
+import {
+  getOrderDetail,
+  lineRows,
+  listOrders,
+  type OrderQuery,
+  orderRow,
+  upsertOrders,
+} from "../src/db/repos/orders.ts";
+import { orderLines, orders } from "../src/db/schema.ts";
+
+const args = process.argv.slice(2);
+const opt = (name: string, def: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1]! : def;
+};
+const ORDERS = Number(opt("orders", "100000"));
+const LINES = Number(opt("lines", "10"));
+const WHICH = opt("db", "both");
+const BATCH = 500;
+const PG_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+
+/** Deterministic PRNG so every run measures the same data. */
+function mulberry32(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const FIRST = [
+  "Anna",
+  "Jörg",
+  "Zoë",
+  "Łukasz",
+  "María",
+  "Søren",
+  "Élodie",
+  "Иван",
+  "Γιώργος",
+  "Tom",
+  "O'Brien",
+  "Chen",
+];
+const LAST = [
+  "Müller",
+  "Smith",
+  "García",
+  "Nowak",
+  "Dubois",
+  "Rossi",
+  "Jensen",
+  "Петров",
+  "Papadopoulos",
+  "Kelly",
+];
+const ITEMS = [
+  "3001",
+  "3003",
+  "3020",
+  "3710",
+  "973pb123c01",
+  "3626cpb1234",
+  "60592",
+  "4073",
+  "2412b",
+  "87087",
+];
+const STATUSES = [
+  "pending",
+  "processing",
+  "shipped",
+  "completed",
+  "on_hold",
+  "problem",
+  "cancelled",
+  "needs_review",
+] as const;
+const MARKETS = ["bricklink", "brickowl", "fake"] as const;
+const CURRENCIES = ["EUR", "USD", "GBP"];
+
+function* generate(seed: number): Generator<OrderInput[]> {
+  const rnd = mulberry32(seed);
+  const pick = <T>(a: readonly T[]) => a[Math.floor(rnd() * a.length)]!;
+  const start = Date.UTC(2024, 10, 1);
+  for (let b = 0; b < ORDERS; b += BATCH) {
+    const batch: OrderInput[] = [];
+    for (let i = b; i < Math.min(ORDERS, b + BATCH); i++) {
+      const marketplace = MARKETS[i % MARKETS.length]!;
+      const lines = Array.from({ length: LINES }, (_, j) => {
+        const qty = 1 + Math.floor(rnd() * 20);
+        const price = 100 + Math.floor(rnd() * 50_000);
+        return {
+          externalLineId: `${i}-${j}`,
+          itemNo: pick(ITEMS),
+          name: "Brick 2 x 4",
+          itemType: "part" as const,
+          colorId: String(Math.floor(rnd() * 100)),
+          colorName: "Reddish Brown",
+          condition: rnd() < 0.7 ? ("new" as const) : ("used" as const),
+          quantity: qty,
+          unitPrice: price,
+          lineTotal: price * qty,
+          location: `${String.fromCharCode(65 + Math.floor(rnd() * 6))}-${1 + Math.floor(rnd() * 40)}`,
+        };
+      });
+      const subtotal = lines.reduce((n, l) => n + l.lineTotal, 0);
+      batch.push({
+        marketplace,
+        externalId: String(1_000_000 + i),
+        number: `${marketplace === "bricklink" ? "BL" : marketplace === "brickowl" ? "BO" : "FK"}-${1_000_000 + i}`,
+        changeMarker: String(i),
+        status: pick(STATUSES),
+        rawStatus: "RAW",
+        buyerName: `${pick(FIRST)} ${pick(LAST)}`,
+        buyerUsername: `user${Math.floor(rnd() * 20_000)}`,
+        orderedAt: new Date(start + Math.floor(rnd() * 730 * 86_400_000)),
+        totals: { currency: pick(CURRENCIES), subtotal, shipping: 45_000, grandTotal: subtotal + 45_000 },
+        lines,
+        raw: { id: i },
+      });
+    }
+    yield batch;
+  }
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+
+async function setupAccount(database: Database, name: string) {
+  const account = await createAccount(database.db, { name, slug: name });
+  const conn = await insertConnection(database.db, new SecretBox(randomBytes(32)), {
+    accountId: account.id,
+    marketplace: "bricklink",
+    name,
+    baseUrl: "http://127.0.0.1:1",
+    config: {},
+    secrets: {},
+  });
+  return { accountId: account.id, connectionId: conn.id };
+}
+
+async function bench(kind: "pglite" | "postgres") {
+  let database: Database;
+  let cleanup: () => Promise<void>;
+  if (kind === "pglite") {
+    const dir = mkdtempSync(join(tmpdir(), "orderhub-bench-"));
+    database = await openDatabase({ dataDir: dir });
+    cleanup = async () => {
+      await database.close();
+      rmSync(dir, { recursive: true, force: true });
+    };
+  } else {
+    const name = `orderhub_bench_${randomBytes(4).toString("hex")}`;
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    await admin.query(`create database "${name}"`);
+    const u = new URL(PG_URL);
+    u.pathname = `/${name}`;
+    database = await openDatabase({ databaseUrl: u.toString() });
+    cleanup = async () => {
+      await database.close();
+      await admin.query(`drop database if exists "${name}" with (force)`);
+      await admin.end();
+    };
+  }
+  try {
+    await runMigrations(database);
+    const db = database.db;
+    // Ingest: raw multi-row INSERT of the same rows (same columns, same batches) vs the upsert path.
+    const raw = await setupAccount(database, "raw");
+    let t = performance.now();
+    for (const batch of generate(1)) {
+      await db.transaction(async (tx) => {
+        const parsed = batch.map((o) => orderInputSchema.parse(o));
+        const ctx = { ...raw, source: "bench", at: new Date() };
+        const ids = await bulkInsert(
+          tx,
+          orders,
+          parsed.map((o) => ({ ...orderRow(o, ctx, "x"), createdAt: ctx.at })),
+          { returning: ["id"] },
+        );
+        await bulkInsert(
+          tx,
+          orderLines,
+          parsed.flatMap((o, i) => lineRows(o, Number(ids[i]!.id), raw.accountId)),
+        );
+      });
+    }
+    const rawMs = performance.now() - t;
+
+    const up = await setupAccount(database, "upsert");
+    t = performance.now();
+    for (const batch of generate(1)) {
+      await db.transaction((tx) =>
+        upsertOrders(tx, { ...up, source: "marketplace:bricklink", at: new Date() }, batch),
+      );
+    }
+    const upsertMs = performance.now() - t;
+
+    // Queries on the upsert account (the one the app uses).
+    const a = up.accountId;
+    const queries: [string, OrderQuery][] = [
+      ["newest first, page 1", {}],
+      ["oldest first", { sort: "orderedAt", dir: "asc" }],
+      ["by total desc", { sort: "total", dir: "desc" }],
+      ["by total asc", { sort: "total", dir: "asc" }],
+      ["by buyer", { sort: "buyer", dir: "asc" }],
+      ["by number", { sort: "number", dir: "asc" }],
+      ["by status", { sort: "status" }],
+      ["status pending", { status: ["pending"] }],
+      ["status + marketplace", { status: ["processing", "pending"], marketplace: ["bricklink"] }],
+      ["marketplace brickowl", { marketplace: ["brickowl"] }],
+      ["last 30 days", { from: new Date(Date.UTC(2026, 9, 1)), to: new Date(Date.UTC(2026, 10, 1)) }],
+      ["buyer prefix 'jö'", { buyer: "jö" }],
+      ["buyer prefix 'anna m'", { buyer: "anna m" }],
+      ["search order number", { q: "BL-1050001" }],
+      ["search number prefix", { q: "bo-10500" }],
+      ["search item number", { q: "973pb123c01" }],
+      ["page 500", { page: 500, pageSize: 50 }],
+      ["page 500 by total", { page: 500, pageSize: 50, sort: "total" }],
+      ["pending by total, page 3", { status: ["pending"], sort: "total", page: 3 }],
+      [
+        "processing, bricklink, by buyer",
+        { status: ["processing"], marketplace: ["bricklink"], sort: "buyer" },
+      ],
+    ];
+    const RUNS = 7;
+    const rows: { name: string; p50: number; p95: number; max: number; total: number }[] = [];
+    const all: number[] = [];
+    for (const [name, q] of queries) {
+      const first = await listOrders(db, a, q); // warm-up
+      const times: number[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        const s = performance.now();
+        await listOrders(db, a, q);
+        times.push(performance.now() - s);
+      }
+      all.push(...times);
+      rows.push({
+        name,
+        p50: pct(times, 50),
+        p95: pct(times, 95),
+        max: Math.max(...times),
+        total: first.total,
+      });
+    }
+    const detailTimes: number[] = [];
+    const rnd = mulberry32(7);
+    for (let i = 0; i < 50; i++) {
+      const id = 1 + ORDERS + Math.floor(rnd() * ORDERS);
+      const s = performance.now();
+      await getOrderDetail(db, a, id);
+      detailTimes.push(performance.now() - s);
+    }
+    const summary = {
+      db: kind,
+      orders: ORDERS,
+      linesPerOrder: LINES,
+      ingest: {
+        rawOrdersPerSec: Math.round(ORDERS / (rawMs / 1000)),
+        upsertOrdersPerSec: Math.round(ORDERS / (upsertMs / 1000)),
+        ratio: Number((rawMs / upsertMs).toFixed(2)),
+        goal: ">= 0.33",
+      },
+      queries: rows.map((r) => ({
+        ...r,
+        p50: +r.p50.toFixed(1),
+        p95: +r.p95.toFixed(1),
+        max: +r.max.toFixed(1),
+      })),
+      overall: {
+        p50: +pct(all, 50).toFixed(1),
+        p95: +pct(all, 95).toFixed(1),
+        goal: "p95 < 50 ms on PGlite",
+      },
+      orderDetail: { p50: +pct(detailTimes, 50).toFixed(1), p95: +pct(detailTimes, 95).toFixed(1) },
+    };
+    console.log(`\n== ${kind}: ${ORDERS.toLocaleString("en")} orders × ${LINES} lines`);
+    console.log(
+      `ingest: raw INSERT ${summary.ingest.rawOrdersPerSec} orders/s, upsert path ${summary.ingest.upsertOrdersPerSec} orders/s, ratio ${summary.ingest.ratio} (goal ≥ 0.33)`,
+    );
+    console.log(
+      `${"query".padEnd(34)} ${"rows".padStart(7)} ${"p50 ms".padStart(8)} ${"p95 ms".padStart(8)} ${"max ms".padStart(8)}`,
+    );
+    for (const r of summary.queries) {
+      console.log(
+        `${r.name.padEnd(34)} ${String(r.total).padStart(7)} ${r.p50.toFixed(1).padStart(8)} ${r.p95.toFixed(1).padStart(8)} ${r.max.toFixed(1).padStart(8)}`,
+      );
+    }
+    console.log(
+      `overall: p50 ${summary.overall.p50} ms, p95 ${summary.overall.p95} ms (goal p95 < 50 ms on PGlite)`,
+    );
+    console.log(`order detail: p50 ${summary.orderDetail.p50} ms, p95 ${summary.orderDetail.p95} ms`);
+    mkdirSync("bench/results", { recursive: true });
+    writeFileSync(`bench/results/orders-query-${kind}.json`, JSON.stringify(summary, null, 2));
+  } finally {
+    await cleanup();
+  }
+}
+
+for (const kind of WHICH === "both" ? (["pglite", "postgres"] as const) : [WHICH as "pglite" | "postgres"]) {
+  await bench(kind);
+}
