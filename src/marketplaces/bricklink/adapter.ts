@@ -1,0 +1,68 @@
+import { z } from "zod";
+import type { AdapterContext, MarketplaceAdapter } from "../types.ts";
+import { BrickLinkClient } from "./client.ts";
+import { bricklinkManifest } from "./manifest.ts";
+import { mapOrder, mapSummary } from "./mapping.ts";
+import { noticeFromNotifications } from "./webhooks.ts";
+
+/** BrickLink has no paging: one list call is the whole store; the cursor remembers the newest change. */
+const checkpointSchema = z.object({ newestChange: z.string().nullable() });
+export type BrickLinkCheckpoint = z.infer<typeof checkpointSchema>;
+
+function client(ctx: AdapterContext): BrickLinkClient {
+  return new BrickLinkClient(ctx, {
+    consumerKey: ctx.secrets.consumerKey ?? "",
+    consumerSecret: ctx.secrets.consumerSecret ?? "",
+    tokenValue: ctx.secrets.tokenValue ?? "",
+    tokenSecret: ctx.secrets.tokenSecret ?? "",
+  });
+}
+
+export const bricklinkAdapter: MarketplaceAdapter<BrickLinkCheckpoint> = {
+  manifest: bricklinkManifest,
+  checkpointSchema,
+  async testConnection(ctx) {
+    // The order list is the call a sync makes anyway, and it proves signature and IP binding.
+    const orders = await client(ctx).getOrders({ direction: "in", status: "PENDING" });
+    return { storeName: orders[0]?.store_name ?? null, currency: orders[0]?.cost.currency_code ?? null };
+  },
+  async fetchOrderPage(ctx, req) {
+    const c = client(ctx);
+    const open = await c.getOrders({ direction: "in" });
+    const filed = req.includeArchived ? await c.getOrders({ direction: "in", filed: true }) : [];
+    const byId = new Map([...open, ...filed].map((o) => [o.order_id, o]));
+    const summaries = [...byId.values()]
+      .sort((a, b) => a.date_status_changed.localeCompare(b.date_status_changed))
+      .map(mapSummary);
+    const newest = summaries.at(-1)?.changeMarker ?? null;
+    const previous = req.checkpoint?.newestChange ?? null;
+    return {
+      summaries,
+      // Never backwards, even when the stored cursor lies in the future.
+      checkpoint: { newestChange: previous && (!newest || previous > newest) ? previous : newest },
+      done: true,
+      total: summaries.length,
+    };
+  },
+  async fetchOrder(ctx, externalId) {
+    const c = client(ctx);
+    const order = await c.getOrder(externalId);
+    const items = await c.getOrderItems(externalId);
+    return mapOrder(order, items);
+  },
+  async fetchNotices(ctx) {
+    return noticeFromNotifications(await client(ctx).getNotifications());
+  },
+  async pushShipment(ctx, push) {
+    await client(ctx).updateOrder(push.externalOrderId, {
+      shipping: {
+        ...(push.trackingNumber ? { tracking_no: push.trackingNumber } : {}),
+        ...(push.trackingUrl ? { tracking_link: push.trackingUrl } : {}),
+        date_shipped: push.shippedAt.toISOString(),
+      },
+    });
+  },
+  async pushStatus(ctx, push) {
+    await client(ctx).updateOrderStatus(push.externalOrderId, push.rawStatus);
+  },
+};

@@ -1,0 +1,42 @@
+import type { MarketplaceManifest } from "../types.ts";
+
+export const bricklinkManifest: MarketplaceManifest = {
+  id: "bricklink",
+  displayName: "BrickLink",
+  orderNumberPrefix: "BL-",
+  defaultBaseUrl: "https://api.bricklink.com/api/store/v1",
+  config: [
+    { key: "consumerKey", label: "Consumer key", secret: true, required: true, flag: "--consumer-key" },
+    {
+      key: "consumerSecret",
+      label: "Consumer secret",
+      secret: true,
+      required: true,
+      flag: "--consumer-secret",
+    },
+    {
+      key: "tokenValue",
+      label: "Token value",
+      secret: true,
+      required: true,
+      flag: "--token-value",
+      help: "issued per registered IP address on BrickLink's API registration page",
+    },
+    { key: "tokenSecret", label: "Token secret", secret: true, required: true, flag: "--token-secret" },
+  ],
+  capabilities: {
+    orderCursor: "change_marker",
+    archivedOrders: true,
+    webhooks: "ping",
+    stockPush: "delta",
+    shipmentPush: "order",
+    statusPush: true,
+    digitalDelivery: false,
+  },
+  rateLimit: {
+    limits: [{ type: "fixed_window", window: "day", limit: 5_000 }],
+    orderIntakeReserve: 0.2,
+    defaultDailyBudget: 5_000,
+  },
+  orderUrl: (id) => `https://www.bricklink.com/orderDetail.asp?ID=${id}`,
+};

@@ -1,0 +1,234 @@
+import { MarketplaceError } from "../../core/errors.ts";
+import { parseDecimal } from "../../core/money.ts";
+import type { Address, ItemType, OrderInput, OrderLineInput, OrderSummary } from "../../core/order.ts";
+import { type PaymentStatus, statusMapper } from "../../core/status.ts";
+import type { BrickLinkOrder, BrickLinkOrderItem, BrickLinkOrderSummary } from "./types.ts";
+
+/** Seed 002's table, plus the undocumented PAID-PENDING and PURGED (DESIGN §4). */
+export const mapBrickLinkStatus = statusMapper({
+  PENDING: "pending",
+  UPDATED: "pending",
+  PROCESSING: "pending",
+  READY: "pending",
+  "PAID-PENDING": "pending",
+  PAID: "processing",
+  PACKED: "processing",
+  SHIPPED: "shipped",
+  RECEIVED: "completed",
+  COMPLETED: "completed",
+  PURGED: "completed",
+  OCR: "on_hold",
+  NPB: "problem",
+  NPX: "problem",
+  NRS: "problem",
+  NSS: "problem",
+  CANCELLED: "cancelled",
+});
+
+const PAYMENT: Record<string, PaymentStatus> = {
+  none: "unpaid",
+  sent: "pending",
+  clearing: "pending",
+  received: "paid",
+  completed: "paid",
+  returned: "refunded",
+  bounced: "unpaid",
+};
+
+const NAMED: Record<string, string> = {
+  amp: "&",
+  lt: "<",
+  gt: ">",
+  quot: '"',
+  apos: "'",
+  nbsp: "\u00a0",
+  euro: "€",
+  pound: "£",
+};
+
+/** BrickLink HTML-encodes text (`&#39;`, `&#40;`, `&amp;`); decode named, decimal and hex entities once. */
+export function decodeEntities(text: string): string;
+export function decodeEntities(text: string | undefined | null): string | null;
+export function decodeEntities(text: string | undefined | null): string | null {
+  if (text === undefined || text === null) return null;
+  return text.replace(/&(#x[0-9a-fA-F]+|#\d+|[a-zA-Z]+);/g, (m, body: string) => {
+    if (body[0] === "#") {
+      const code =
+        body[1] === "x" || body[1] === "X" ? Number.parseInt(body.slice(2), 16) : Number(body.slice(1));
+      return Number.isFinite(code) && code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : m;
+    }
+    return NAMED[body.toLowerCase()] ?? m;
+  });
+}
+
+/** ISO 3166-1 alpha-2, with BrickLink's `UK` for Great Britain corrected. */
+export function countryCode(raw: string | undefined): string | null {
+  if (!raw) return null;
+  const c = raw.trim().toUpperCase();
+  if (c === "UK") return "GB";
+  return /^[A-Z]{2}$/.test(c) ? c : null;
+}
+
+const ITEM_TYPES: Record<string, ItemType> = {
+  PART: "part",
+  SET: "set",
+  MINIFIG: "minifig",
+  BOOK: "book",
+  GEAR: "gear",
+  CATALOG: "catalog",
+  INSTRUCTION: "instruction",
+  ORIGINAL_BOX: "original_box",
+  UNSORTED_LOT: "unsorted_lot",
+};
+
+function amount(value: string | undefined, field: string): number {
+  if (value === undefined || value === "") return 0;
+  try {
+    return parseDecimal(value);
+  } catch {
+    throw new MarketplaceError("contract_changed", {
+      marketplace: "bricklink",
+      operation: "mapping",
+      message: `${field} is not a money amount: ${JSON.stringify(value)}`,
+      field,
+    });
+  }
+}
+
+function date(value: string | undefined, field: string): Date | null {
+  if (!value) return null;
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) {
+    throw new MarketplaceError("contract_changed", {
+      marketplace: "bricklink",
+      operation: "mapping",
+      message: `${field} is not a timestamp: ${JSON.stringify(value)}`,
+      field,
+    });
+  }
+  return d;
+}
+
+export function mapSummary(s: BrickLinkOrderSummary): OrderSummary {
+  return {
+    externalId: String(s.order_id),
+    changeMarker: s.date_status_changed,
+    rawStatus: s.status,
+    archived: Boolean(s.is_filed),
+  };
+}
+
+function mapAddress(o: BrickLinkOrder): Address | null {
+  const a = o.shipping?.address;
+  if (!a) return null;
+  const name =
+    decodeEntities(a.name?.full ?? [a.name?.first, a.name?.last].filter(Boolean).join(" ")) || null;
+  const parts = [a.address1, a.address2, [a.postal_code, a.city].filter(Boolean).join(" "), a.state]
+    .filter(Boolean)
+    .map((p) => decodeEntities(p!));
+  const full =
+    decodeEntities(a.full) || [name, ...parts, countryCode(a.country_code)].filter(Boolean).join("\n");
+  return {
+    name,
+    company: null,
+    line1: decodeEntities(a.address1),
+    line2: decodeEntities(a.address2),
+    line3: null,
+    city: decodeEntities(a.city),
+    region: decodeEntities(a.state),
+    postalCode: a.postal_code ?? null,
+    countryCode: countryCode(a.country_code),
+    phone: a.phone_number ?? null,
+    full,
+  };
+}
+
+export function mapItems(batches: BrickLinkOrderItem[][]): OrderLineInput[] {
+  const lines: OrderLineInput[] = [];
+  batches.forEach((batch, b) => {
+    batch.forEach((it, i) => {
+      const unit = amount(it.unit_price_final ?? it.unit_price, "items.unit_price_final");
+      const lot = it.inventory_id !== undefined ? String(it.inventory_id) : null;
+      lines.push({
+        // A lot can appear in several batches; batch + position keeps each line apart.
+        externalLineId: `${b + 1}:${lot ?? `${it.item.type}-${it.item.no}-${it.color_id ?? 0}`}:${i}`,
+        itemNo: it.item.no,
+        sku: null,
+        name: decodeEntities(it.item.name) ?? it.item.no,
+        itemType: ITEM_TYPES[it.item.type.toUpperCase()] ?? "other",
+        colorId: it.color_id !== undefined ? String(it.color_id) : null,
+        colorName: decodeEntities(it.color_name),
+        condition: it.new_or_used === "N" ? "new" : it.new_or_used === "U" ? "used" : "unknown",
+        completeness: it.completeness ?? null,
+        quantity: it.quantity,
+        unitPrice: unit,
+        lineTotal: unit * it.quantity,
+        marketplaceLotId: lot,
+        location: decodeEntities(it.remarks),
+        batch: b + 1,
+        extra: {
+          description: decodeEntities(it.description),
+          unitPrice: it.unit_price,
+          currency: it.currency_code ?? null,
+          dispUnitPrice: it.disp_unit_price_final ?? it.disp_unit_price ?? null,
+          dispCurrency: it.disp_currency_code ?? null,
+          weight: it.weight ?? null,
+        },
+      });
+    });
+  });
+  return lines;
+}
+
+/** A full BrickLink order (detail + items) in the unified model. Pure and total. */
+export function mapOrder(o: BrickLinkOrder, items: BrickLinkOrderItem[][]): OrderInput {
+  const c = o.cost;
+  const status = mapBrickLinkStatus(o.status);
+  const rawPayment = o.payment?.status ?? null;
+  return {
+    marketplace: "bricklink",
+    externalId: String(o.order_id),
+    number: `BL-${o.order_id}`,
+    changeMarker: o.date_status_changed,
+    status,
+    rawStatus: o.status,
+    paymentStatus: rawPayment ? (PAYMENT[rawPayment.toLowerCase()] ?? "unknown") : "unknown",
+    rawPaymentStatus: rawPayment,
+    buyerName: decodeEntities(o.shipping?.address?.name?.full) ?? decodeEntities(o.buyer_name),
+    buyerUsername: decodeEntities(o.buyer_name),
+    buyerEmail: o.buyer_email ?? null,
+    shippingAddress: mapAddress(o),
+    orderedAt: date(o.date_ordered, "date_ordered")!,
+    updatedAt: date(o.date_status_changed, "date_status_changed"),
+    statusChangedAt: date(o.date_status_changed, "date_status_changed"),
+    totals: {
+      currency: c.currency_code,
+      subtotal: amount(c.subtotal, "cost.subtotal"),
+      shipping: amount(c.shipping, "cost.shipping") + amount(c.insurance, "cost.insurance"),
+      tax:
+        amount(c.vat_amount, "cost.vat_amount") +
+        amount(c.salesTax_collected_by_BL, "cost.salesTax_collected_by_BL"),
+      fees: amount(c.etc1, "cost.etc1") + amount(c.etc2, "cost.etc2"),
+      credits: amount(c.credit, "cost.credit") + amount(c.coupon, "cost.coupon"),
+      grandTotal: amount(c.grand_total, "cost.grand_total"),
+    },
+    shippingMethod: decodeEntities(o.shipping?.method),
+    trackingNumbers: o.shipping?.tracking_no ? [o.shipping.tracking_no] : [],
+    buyerRemarks: decodeEntities(o.remarks),
+    archived: Boolean(o.is_filed),
+    url: `https://www.bricklink.com/orderDetail.asp?ID=${o.order_id}`,
+    lines: mapItems(items),
+    extra: {
+      storeName: o.store_name ?? null,
+      paymentMethod: o.payment?.method ?? null,
+      datePaid: o.payment?.date_paid ?? null,
+      finalTotal: c.final_total ?? null,
+      dispCost: o.disp_cost ?? null,
+      totalWeight: o.total_weight ?? null,
+      trackingLink: o.shipping?.tracking_link ?? null,
+      dateShipped: o.shipping?.date_shipped ?? null,
+      driveThruSent: o.drive_thru_sent ?? null,
+    },
+    raw: { order: o, items },
+  };
+}
