@@ -1,4 +1,5 @@
 import type { AppContext } from "./context.ts";
+import { maintainDatabase } from "./db/maintenance.ts";
 import type { JobQueue } from "./jobs/queue.ts";
 import { runSync } from "./sync/engine.ts";
 import { startScheduler } from "./sync/scheduler.ts";
@@ -12,8 +13,14 @@ export async function startWorker(
   await queue.work("sync.run", async (data) => {
     const runId = Number(data.runId);
     if (!Number.isInteger(runId)) throw new Error("sync.run job without a runId");
-    await runSync(ctx, runId, { queue });
+    const run = await runSync(ctx, runId, { queue });
+    // PGlite has no autovacuum: refresh planner statistics after a sync that changed many orders.
+    if (ctx.database.kind === "pglite" && run.created + run.updated >= 500)
+      await maintainDatabase(ctx.database);
   });
+  if (ctx.database.kind === "pglite") {
+    await ctx.database.sql.executeSql("analyze").catch((err) => ctx.logger.warn({ err }, "analyze failed"));
+  }
   const scheduler =
     opts.scheduler === false
       ? null

@@ -223,8 +223,10 @@ export const orders = pgTable(
     index("orders_account_status_ordered_idx").on(t.accountId, t.status, t.orderedAt),
     index("orders_account_marketplace_ordered_idx").on(t.accountId, t.marketplace, t.orderedAt),
     index("orders_account_total_idx").on(t.accountId, t.grandTotal, t.id),
-    index("orders_account_buyer_idx").on(t.accountId, t.buyerSort.op("text_pattern_ops"), t.id),
-    index("orders_account_number_idx").on(t.accountId, sql`lower(${t.number}) text_pattern_ops`),
+    // Byte order ("C") serves both prefix search and sorting, whatever the database's collation.
+    index("orders_account_buyer_c_idx").on(t.accountId, sql`(${t.buyerSort} collate "C")`, t.id),
+    index("orders_account_number_c_idx").on(t.accountId, sql`(lower(${t.number}) collate "C")`, t.id),
+    index("orders_account_external_idx").on(t.accountId, t.externalId),
     index("orders_connection_idx").on(t.connectionId, t.status),
   ],
 );

@@ -40,13 +40,13 @@ function stableJson(v: unknown): string {
   return JSON.stringify(v ?? null);
 }
 
+/** Lower case without accents, so "zoe" finds "Zoë". */
+export function foldText(s: string): string {
+  return s.toLowerCase().normalize("NFKD").replace(/\p{M}/gu, "");
+}
+
 function buyerSort(o: UnifiedOrder): string {
-  return [o.buyerName, o.buyerUsername, o.buyerEmail]
-    .filter(Boolean)
-    .join(" ")
-    .toLowerCase()
-    .normalize("NFKD")
-    .replace(/\p{M}/gu, "");
+  return foldText([o.buyerName, o.buyerUsername, o.buyerEmail].filter(Boolean).join(" "));
 }
 
 export function orderRow(o: UnifiedOrder, ctx: UpsertContext, hash: string) {
@@ -336,11 +336,12 @@ export interface OrderQuery {
   pageSize?: number;
 }
 
+/** Sort keys match the table-view indexes (byte-order collation for the text columns). */
 const sortColumn = {
-  number: orders.number,
+  number: sql`(lower(${orders.number}) collate "C")`,
   marketplace: orders.marketplace,
   orderedAt: orders.orderedAt,
-  buyer: orders.buyerSort,
+  buyer: sql`(${orders.buyerSort} collate "C")`,
   status: orders.status,
   total: orders.grandTotal,
   updatedAt: orders.updatedAt,
@@ -359,17 +360,20 @@ export function orderFilter(accountId: number, q: OrderQuery): SQL {
   if (q.to) conds.push(lt(orders.orderedAt, q.to));
   if (q.ids?.length) conds.push(inArray(orders.id, q.ids));
   if (q.buyer) {
-    const p = `${escapeLike(q.buyer.toLowerCase())}%`;
-    conds.push(sql`${orders.buyerSort} like ${p}`);
+    const p = `${escapeLike(foldText(q.buyer))}%`;
+    conds.push(sql`(${orders.buyerSort} collate "C") like ${p}`);
   }
   if (q.q) {
     const term = q.q.trim().toLowerCase();
     const prefix = `${escapeLike(term)}%`;
-    const digits = term.replace(/^(bl|bo)-/, "");
+    const digits = term.replace(/^[a-z]{2}-/, "");
+    // One indexed lookup per kind of match, united, instead of an OR that scans every order.
     conds.push(
-      sql`(lower(${orders.number}) like ${prefix} or ${orders.externalId} = ${digits} or ${orders.buyerSort} like ${prefix}
-        or exists (select 1 from ${orderLines} where ${orderLines.orderId} = ${orders.id}
-          and ${orderLines.accountId} = ${accountId} and lower(${orderLines.itemNo}) = ${term}))`,
+      sql`${orders.id} in (
+        select ${orders.id} from ${orders} where ${orders.accountId} = ${accountId} and (lower(${orders.number}) collate "C") like ${prefix}
+        union select ${orders.id} from ${orders} where ${orders.accountId} = ${accountId} and ${orders.externalId} = ${digits}
+        union select ${orders.id} from ${orders} where ${orders.accountId} = ${accountId} and (${orders.buyerSort} collate "C") like ${`${escapeLike(foldText(term))}%`}
+        union select ${orderLines.orderId} from ${orderLines} where ${orderLines.accountId} = ${accountId} and lower(${orderLines.itemNo}) = ${term})`,
     );
   }
   return and(...conds)!;
@@ -409,28 +413,10 @@ export async function listOrders(
     (q.dir ?? (q.sort && q.sort !== "orderedAt" && q.sort !== "total" ? "asc" : "desc")) === "asc"
       ? asc
       : desc;
-  const [rows, count] = await Promise.all([
+  // Page through ids alone (index-only), then read just the rows shown: deep pages stay cheap.
+  const [idRows, count] = await Promise.all([
     db
-      .select({
-        id: orders.id,
-        number: orders.number,
-        marketplace: orders.marketplace,
-        connectionId: orders.connectionId,
-        externalId: orders.externalId,
-        status: orders.status,
-        rawStatus: orders.rawStatus,
-        paymentStatus: orders.paymentStatus,
-        buyerName: orders.buyerName,
-        buyerUsername: orders.buyerUsername,
-        orderedAt: orders.orderedAt,
-        updatedAt: orders.updatedAt,
-        currency: orders.currency,
-        grandTotal: orders.grandTotal,
-        lotCount: orders.lotCount,
-        itemCount: orders.itemCount,
-        countryCode: orders.countryCode,
-        tags: orders.tags,
-      })
+      .select({ id: orders.id })
       .from(orders)
       .where(where)
       .orderBy(dir(col), dir(orders.id))
@@ -438,6 +424,34 @@ export async function listOrders(
       .offset((page - 1) * pageSize),
     db.select({ n: sql<number>`count(*)::int` }).from(orders).where(where),
   ]);
+  const ids = idRows.map((r) => r.id);
+  const found = ids.length
+    ? await db
+        .select({
+          id: orders.id,
+          number: orders.number,
+          marketplace: orders.marketplace,
+          connectionId: orders.connectionId,
+          externalId: orders.externalId,
+          status: orders.status,
+          rawStatus: orders.rawStatus,
+          paymentStatus: orders.paymentStatus,
+          buyerName: orders.buyerName,
+          buyerUsername: orders.buyerUsername,
+          orderedAt: orders.orderedAt,
+          updatedAt: orders.updatedAt,
+          currency: orders.currency,
+          grandTotal: orders.grandTotal,
+          lotCount: orders.lotCount,
+          itemCount: orders.itemCount,
+          countryCode: orders.countryCode,
+          tags: orders.tags,
+        })
+        .from(orders)
+        .where(and(eq(orders.accountId, accountId), inArray(orders.id, ids)))
+    : [];
+  const byId = new Map(found.map((r) => [r.id, r]));
+  const rows = ids.map((id) => byId.get(id)).filter((r): r is OrderListRow => r !== undefined);
   return { rows, total: count[0]?.n ?? 0, page, pageSize };
 }
 
