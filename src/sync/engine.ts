@@ -327,7 +327,16 @@ export async function runSync(ctx: AppContext, runId: number, opts: RunOptions =
   };
 
   try {
-    if (first.mode !== "targets") {
+    let walk = first.mode !== "targets";
+    if (first.trigger === "webhook" && adapter.fetchNotices && first.mode !== "full") {
+      // A push ping: ask which orders changed and fetch just those; the schedule keeps polling anyway.
+      const notice = await withRetry(() => adapter.fetchNotices!(actx));
+      const [r] = await ctx.db.select({ t: syncRuns.targetIds }).from(syncRuns).where(eq(syncRuns.id, runId));
+      const merged = [...new Set([...(r?.t ?? []), ...notice.externalOrderIds])];
+      await ctx.db.update(syncRuns).set({ targetIds: merged }).where(eq(syncRuns.id, runId));
+      walk = false;
+    }
+    if (walk) {
       const stored = first.mode === "full" && !resumed ? null : await readCursor(ctx.db, conn.id, STREAM);
       const parsed = stored === null ? null : adapter.checkpointSchema.safeParse(stored);
       let checkpoint: unknown = parsed?.success ? parsed.data : null;
@@ -374,7 +383,7 @@ export async function runSync(ctx: AppContext, runId: number, opts: RunOptions =
       const [r] = await ctx.db.select({ t: syncRuns.targetIds }).from(syncRuns).where(eq(syncRuns.id, runId));
       const pending = (r?.t ?? []).filter((id) => !done.has(id));
       if (pending.length === 0) break;
-      if (first.mode === "targets") counters.total = (r?.t ?? []).length;
+      if (!walk) counters.total = (r?.t ?? []).length;
       counters.seen += pending.length;
       await fetchAndStore(pending, null);
     }

@@ -1,0 +1,139 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type TestContext, testContext } from "../../../test/helpers/db.ts";
+import { createAccount } from "../../db/repos/accounts.ts";
+import { insertConnection } from "../../db/repos/connections.ts";
+import { findOrderId, getOrderDetail, listOrders } from "../../db/repos/orders.ts";
+import { JobQueue } from "../../jobs/queue.ts";
+import { requestSync, runSync } from "../../sync/engine.ts";
+import { type BrickLinkSimulator, startBrickLinkSimulator } from "./simulator/server.ts";
+
+let ctx: TestContext;
+let queue: JobQueue;
+let sim: BrickLinkSimulator;
+let accountId: number;
+let connectionId: number;
+
+beforeAll(async () => {
+  ctx = await testContext();
+  queue = await JobQueue.start(ctx, { work: false });
+  await queue.work("sync.run", async (d) => {
+    await runSync(ctx, Number(d.runId));
+  });
+  sim = await startBrickLinkSimulator({ seed: 11, orders: 40 });
+  const account = await createAccount(ctx.db, { name: "BL shop", slug: "bl-shop" });
+  accountId = account.id;
+  const c = await insertConnection(ctx.db, ctx.box, {
+    accountId,
+    marketplace: "bricklink",
+    name: "BrickLink",
+    baseUrl: sim.baseUrl,
+    config: {},
+    secrets: { ...sim.credentials },
+  });
+  connectionId = c.id;
+});
+afterAll(async () => {
+  await queue.stop();
+  await sim.close();
+  await ctx.close();
+});
+
+async function sync(
+  req: { mode?: "incremental" | "full"; includeArchived?: boolean; trigger?: "manual" | "webhook" } = {},
+) {
+  const before = sim.control.calls();
+  const { runId } = await requestSync(ctx, queue, {
+    accountId,
+    connectionId,
+    trigger: req.trigger ?? "manual",
+    ...req,
+  });
+  await queue.runUntilIdle();
+  const run = (await ctx.db.query.syncRuns.findFirst({ where: (r, { eq }) => eq(r.id, runId) }))!;
+  return { run, calls: sim.control.calls() - before };
+}
+
+describe("BrickLink order sync against the simulator", () => {
+  it("a first full sync stores every sales order, none filed and no purchases, spending 1 + 2 calls per order", async () => {
+    const open = [...sim.control.state.orders.values()].filter(
+      (o) => o.direction === "in" && !o.order.is_filed,
+    );
+    const { run, calls } = await sync({ mode: "full" });
+    expect(run).toMatchObject({ state: "completed", created: open.length, failed: 0 });
+    expect(calls).toBe(1 + 2 * open.length);
+    expect(run.apiCalls).toBe(calls);
+    expect((await listOrders(ctx.db, accountId, {})).total).toBe(open.length);
+  });
+
+  it("an incremental sync with nothing changed costs exactly one call; with k changes 1 + 2k", async () => {
+    expect((await sync()).calls).toBe(1);
+    const ids = [...sim.control.state.orders.values()]
+      .filter((o) => o.direction === "in" && !o.order.is_filed)
+      .map((o) => o.order.order_id);
+    sim.control.setStatus(ids[0]!, "SHIPPED");
+    sim.control.setStatus(ids[1]!, "PACKED");
+    sim.control.createOrder();
+    const { run, calls } = await sync();
+    expect(calls).toBe(1 + 2 * 3);
+    expect(run).toMatchObject({ created: 1, updated: 2 });
+    const id = await findOrderId(ctx.db, accountId, `BL-${ids[0]}`);
+    const d = await getOrderDetail(ctx.db, accountId, id!);
+    expect(d!.order).toMatchObject({ status: "shipped", rawStatus: "SHIPPED" });
+    expect(d!.events.at(-1)).toMatchObject({
+      kind: "status_changed",
+      toStatus: "shipped",
+      source: "marketplace:bricklink",
+    });
+  });
+
+  it("an order edited with a new batch updates its lines once", async () => {
+    const id = sim.control.createOrder({ lines: 2 });
+    await sync();
+    sim.control.addBatch(id, 2);
+    await sync();
+    await sync();
+    const d = await getOrderDetail(ctx.db, accountId, (await findOrderId(ctx.db, accountId, `BL-${id}`))!);
+    expect(d!.order.rawStatus).toBe("UPDATED");
+    const live = d!.lines.filter((l) => !l.removedAt);
+    expect(live.filter((l) => l.batch === 2).length).toBeGreaterThanOrEqual(1);
+    expect(new Set(live.map((l) => l.externalLineId)).size).toBe(live.length);
+  });
+
+  it("filed orders come in only when asked", async () => {
+    const filed = [...sim.control.state.orders.values()].filter(
+      (o) => o.direction === "in" && o.order.is_filed,
+    );
+    expect(filed.length).toBeGreaterThan(0);
+    const { run } = await sync({ mode: "full", includeArchived: true });
+    expect(run.created).toBe(filed.length);
+    const d = await getOrderDetail(
+      ctx.db,
+      accountId,
+      (await findOrderId(ctx.db, accountId, `BL-${filed[0]!.order.order_id}`))!,
+    );
+    expect(d!.order.archived).toBe(true);
+  });
+
+  it("a push notification fetches only the orders it names", async () => {
+    await sync({ trigger: "webhook" }); // drain what earlier tests queued
+    const a = sim.control.createOrder();
+    const { run, calls } = await sync({ trigger: "webhook" });
+    expect(calls).toBe(1 + 2); // notifications + the one order
+    expect(run).toMatchObject({ state: "completed", created: 1 });
+    expect(await findOrderId(ctx.db, accountId, `BL-${a}`)).not.toBeNull();
+  });
+
+  it("one order failing leaves a partial result that retry-failed repairs; 503 bursts are waited out", async () => {
+    const id = sim.control.createOrder();
+    sim.control.fault("malformed", 1, { path: `/orders/${id}/items` });
+    sim.control.fault("html503", 2, { path: "/orders?" });
+    const { run } = await sync();
+    expect(run.state).toBe("completed_with_errors");
+    expect(run.failures.map((f) => f.externalId)).toEqual([String(id)]);
+    const { retryFailed } = await import("../../sync/engine.ts");
+    const retried = await retryFailed(ctx, queue, accountId, run.id);
+    await queue.runUntilIdle();
+    const r2 = (await ctx.db.query.syncRuns.findFirst({ where: (r, { eq }) => eq(r.id, retried!.runId) }))!;
+    expect(r2).toMatchObject({ state: "completed", created: 1 });
+  });
+});
