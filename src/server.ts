@@ -3,6 +3,7 @@ import { ensureOperatorToken } from "./auth/operator.ts";
 import type { Settings } from "./config.ts";
 import { type AppContext, createContext } from "./context.ts";
 import { users } from "./db/schema.ts";
+import { pauseDemoConnections, startDemo } from "./demo.ts";
 import { defaultDeps } from "./http/default-deps.ts";
 import { startHttpServer } from "./http/server.ts";
 import { JobQueue } from "./jobs/queue.ts";
@@ -29,6 +30,7 @@ export async function startServer(settings: Settings, opts: { role: Role }): Pro
   let queue: JobQueue | null = null;
   let worker: { stop(): Promise<void> } | null = null;
   let http: { url: string; close(): Promise<void> } | null = null;
+  let demo: { stop(): Promise<void> } | null = null;
   try {
     queue = await JobQueue.start(ctx, { work: runWorker });
     if (runWorker) worker = await startWorker(ctx, queue);
@@ -37,7 +39,12 @@ export async function startServer(settings: Settings, opts: { role: Role }): Pro
       http = await startHttpServer(ctx, defaultDeps(queue), { port: settings.port, host: settings.host });
       ctx.database.announce({ url: http.url });
     }
+    if (opts.role === "all") {
+      if (settings.demo) demo = await startDemo(ctx, queue, http!.url);
+      else await pauseDemoConnections(ctx);
+    }
   } catch (err) {
+    await demo?.stop().catch(() => {});
     await worker?.stop().catch(() => {});
     await queue?.stop({ graceful: false }).catch(() => {});
     await ctx.close();
@@ -53,6 +60,7 @@ export async function startServer(settings: Settings, opts: { role: Role }): Pro
     async stop() {
       // New requests stop first, then running jobs finish or are released, then the database closes.
       await http?.close().catch((err) => ctx.logger.warn({ err }, "http close failed"));
+      await demo?.stop().catch(() => {});
       await worker?.stop().catch((err) => ctx.logger.warn({ err }, "worker stop failed"));
       await queue
         ?.stop({ graceful: true, timeoutMs: 20_000 })

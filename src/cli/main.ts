@@ -457,6 +457,53 @@ orders
     }),
   );
 
+// ------------------------------------------------------------------ simulators
+
+program
+  .command("simulate <marketplace>")
+  .description("run a marketplace simulator (for trying Orderhub, tests and benchmarks)")
+  .option("--port <port>", "port to listen on", "4100")
+  .option("--host <host>", "address to listen on", "127.0.0.1")
+  .option("--orders <n>", "orders in the seeded store", "300")
+  .option("--seed <n>", "seed of the generated store", "1")
+  .option("--callback <url>", "push-notification URL to POST to when orders change")
+  .action(
+    async (
+      marketplace: string,
+      o: { port: string; host: string; orders: string; seed: string; callback?: string },
+      cmd: Command,
+    ) => {
+      const opts = globals(cmd);
+      try {
+        if (marketplace !== "bricklink")
+          throw new Error(`no simulator for "${marketplace}" yet (available: bricklink)`);
+        const { startBrickLinkSimulator } = await import("../marketplaces/bricklink/simulator/server.ts");
+        const sim = await startBrickLinkSimulator({
+          port: Number(o.port),
+          host: o.host,
+          orders: Number(o.orders),
+          seed: Number(o.seed),
+          callbackUrl: o.callback ?? null,
+        });
+        print(opts, { baseUrl: sim.baseUrl, control: `${sim.url}/_sim`, credentials: sim.credentials }, () =>
+          [
+            `BrickLink simulator at ${sim.baseUrl}`,
+            `control API: ${sim.url}/_sim (POST /_sim/orders, POST /_sim/orders/<id>/status, POST /_sim/faults)`,
+            "connect it with:",
+            `  npx orderhub connect bricklink --name "Simulated store" --base-url ${sim.baseUrl} \\`,
+            `    --consumer-key ${sim.credentials.consumerKey} --consumer-secret ${sim.credentials.consumerSecret} \\`,
+            `    --token-value ${sim.credentials.tokenValue} --token-secret ${sim.credentials.tokenSecret}`,
+          ].join("\n"),
+        );
+        const stop = () => sim.close().then(() => process.exit(0));
+        process.on("SIGTERM", stop);
+        process.on("SIGINT", stop);
+      } catch (err) {
+        reportError(opts, err);
+      }
+    },
+  );
+
 // ------------------------------------------------------------------ jobs
 
 program

@@ -3,14 +3,14 @@ import type { OrderListRow } from "../db/repos/orders.ts";
 import type { SyncRunRow } from "../db/repos/sync-runs.ts";
 import type { orderEvents, orderLines, orders } from "../db/schema.ts";
 
-/** Four decimals kept where they matter (BrickLink unit prices), at least two always. */
-export function displayAmount(amount: number): string {
-  const full = toDecimalString(amount, 4);
-  return full.replace(/(\.\d{2}\d*?)0+$/, "$1");
+/** Totals show two decimals; unit prices keep BrickLink's four where they are used (0.0125). */
+export function displayAmount(amount: number, precise = false): string {
+  if (!precise) return toDecimalString(amount, 2);
+  return toDecimalString(amount, 4).replace(/(\.\d{2}\d*?)0+$/, "$1");
 }
 
-export function moneyView(amount: number, currency: string) {
-  return { amount, currency, display: displayAmount(amount) };
+export function moneyView(amount: number, currency: string, precise = false) {
+  return { amount, currency, display: displayAmount(amount, precise) };
 }
 
 export function orderRowView(r: OrderListRow) {
@@ -74,7 +74,7 @@ export function orderDetailView(o: OrderRow, lines: LineRow[], events: EventRow[
       condition: l.condition,
       completeness: l.completeness,
       quantity: l.quantity,
-      unitPrice: m(l.unitPrice),
+      unitPrice: moneyView(l.unitPrice, o.currency, true),
       lineTotal: m(l.lineTotal),
       marketplaceLotId: l.marketplaceLotId,
       location: l.location,
