@@ -260,6 +260,46 @@ connections.command("list").action(async (_o, cmd) =>
   }),
 );
 
+connections
+  .command("show <connection>")
+  .description("one connection: sync state, next run, push-notification URL, API budget today")
+  .action(async (ref: string, _o: unknown, cmd: Command) =>
+    withApi(cmd, async (api, opts) => {
+      const id = await connectionId(api, ref);
+      const res = await api.call<{
+        connection: Record<string, unknown> & {
+          budget: {
+            limit: number | null;
+            usedToday: number;
+            remainingToday: number | null;
+            resetsAt: string | null;
+          };
+          activeRun: {
+            state: string;
+            seen: number;
+            total: number | null;
+            waitingUntil: string | null;
+          } | null;
+        };
+      }>("GET", `/api/connections/${id}`);
+      print(opts, res, () => {
+        const c = res.connection;
+        const b = c.budget;
+        return [
+          `${c.name} (${c.displayName}${c.demo ? ", demo" : ""}) — connection ${c.id}`,
+          `last sync: ${c.lastSyncState ?? "never"}${c.lastSyncAt ? ` at ${c.lastSyncAt}` : ""}${c.lastError ? ` — ${c.lastError}` : ""}`,
+          `next sync: ${c.nextSyncAt ?? "not scheduled"}`,
+          c.activeRun
+            ? `running: ${c.activeRun.seen}/${c.activeRun.total ?? "?"} orders${c.activeRun.waitingUntil ? `, waiting until ${c.activeRun.waitingUntil}` : ""}`
+            : "no sync running",
+          `API budget today: ${b.usedToday} used${b.limit !== null ? ` of ${b.limit}, ${b.remainingToday} left, resets ${b.resetsAt}` : ""}`,
+          `orders: ${c.orderCount}`,
+          ...(c.webhookUrl ? [`push-notification URL: ${c.webhookUrl}`] : []),
+        ].join("\n");
+      });
+    }),
+  );
+
 async function connectionId(api: ApiClient, ref: string): Promise<number> {
   const res = await api.call<{ connections: { id: number; name: string }[] }>("GET", "/api/connections");
   const hit =

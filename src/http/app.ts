@@ -11,6 +11,7 @@ import type { Auth, RouteDef } from "./route.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { connectionRoutes } from "./routes/connections.ts";
 import { eventRoutes } from "./routes/events.ts";
+import { integrationRoutes } from "./routes/integrations.ts";
 import { orderRoutes } from "./routes/orders.ts";
 import { syncRunRoutes } from "./routes/sync-runs.ts";
 import { systemRoutes } from "./routes/system.ts";
@@ -53,6 +54,7 @@ export function routeTable(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     ...connectionRoutes(ctx, deps),
     ...orderRoutes(ctx, deps),
     ...syncRunRoutes(ctx, deps),
+    ...integrationRoutes(ctx, deps),
     ...eventRoutes(ctx),
     ...webhookRoutes(ctx, deps),
   );

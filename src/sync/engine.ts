@@ -314,14 +314,20 @@ export async function runSync(ctx: AppContext, runId: number, opts: RunOptions =
 
   const fetchAndStore = async (ids: string[], cursor: { value: unknown } | null) => {
     let batch: OrderInput[] = [];
-    for (const id of ids) {
-      if (batch.length % 10 === 0) await checkCancel();
-      const o = await fetchOne(id);
-      if (o) batch.push(o);
-      if (batch.length >= BATCH) {
-        await store(batch, null);
-        batch = [];
+    try {
+      for (const id of ids) {
+        await checkCancel();
+        const o = await fetchOne(id);
+        if (o) batch.push(o);
+        if (batch.length >= BATCH) {
+          await store(batch, null);
+          batch = [];
+        }
       }
+    } catch (err) {
+      // Keep what was already fetched (the calls are spent); the cursor stays where it was.
+      if (batch.length && !opts.signal?.aborted) await store(batch, null);
+      throw err;
     }
     await store(batch, cursor);
   };

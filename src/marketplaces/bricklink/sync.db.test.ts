@@ -17,7 +17,7 @@ beforeAll(async () => {
   ctx = await testContext();
   queue = await JobQueue.start(ctx, { work: false });
   await queue.work("sync.run", async (d) => {
-    await runSync(ctx, Number(d.runId));
+    await runSync(ctx, Number(d.runId), { queue });
   });
   sim = await startBrickLinkSimulator({ seed: 11, orders: 40 });
   const account = await createAccount(ctx.db, { name: "BL shop", slug: "bl-shop" });
@@ -135,5 +135,73 @@ describe("BrickLink order sync against the simulator", () => {
     await queue.runUntilIdle();
     const r2 = (await ctx.db.query.syncRuns.findFirst({ where: (r, { eq }) => eq(r.id, retried!.runId) }))!;
     expect(r2).toMatchObject({ state: "completed", created: 1 });
+  });
+
+  it("cancels a run in the middle", async () => {
+    const ids = Array.from({ length: 6 }, () => sim.control.createOrder());
+    sim.control.fault("slow", 12, { delayMs: 150, path: "/orders/" });
+    const { runId } = await requestSync(ctx, queue, { accountId, connectionId, trigger: "manual" });
+    const running = queue.runUntilIdle();
+    const itemsCalls = () =>
+      Object.entries(sim.control.callsByPath())
+        .filter(([k]) => k.endsWith("/items"))
+        .reduce((n, [, v]) => n + v, 0);
+    const start = itemsCalls();
+    while (itemsCalls() === start) await new Promise((r) => setTimeout(r, 10));
+    const { cancelSync } = await import("../../sync/engine.ts");
+    await cancelSync(ctx, accountId, runId);
+    await running;
+    sim.control.clearFaults();
+    const run = (await ctx.db.query.syncRuns.findFirst({ where: (r, { eq }) => eq(r.id, runId) }))!;
+    expect(run.state).toBe("cancelled");
+    expect(run.created).toBeLessThan(ids.length);
+    // The next run picks up the rest.
+    const { run: next } = await sync();
+    expect(run.created + next.created).toBe(ids.length);
+  });
+
+  it("when the daily budget runs out the run waits, says until when, and resumes without duplicates", async () => {
+    const { connections } = await import("../../db/schema.ts");
+    const { eq } = await import("drizzle-orm");
+    const { usageSince } = await import("../../db/repos/api-usage.ts");
+    const { dayStart } = await import("../../sync/budget.ts");
+    for (let i = 0; i < 5; i++) sim.control.createOrder();
+    const used = await usageSince(ctx.db, connectionId, dayStart(new Date()));
+    await ctx.db
+      .update(connections)
+      .set({ dailyBudget: used + 1 + 2 * 2 })
+      .where(eq(connections.id, connectionId));
+    const { runId } = await requestSync(ctx, queue, { accountId, connectionId, trigger: "manual" });
+    await queue.runUntilIdle();
+    const waiting = (await ctx.db.query.syncRuns.findFirst({ where: (r, { eq }) => eq(r.id, runId) }))!;
+    expect(waiting.state).toBe("running");
+    expect(waiting.created).toBe(2);
+    // Until the budget's day ends (UTC midnight).
+    expect(
+      Math.abs(waiting.waitingUntil!.getTime() - (dayStart(new Date()).getTime() + 86_400_000)),
+    ).toBeLessThan(5_000);
+    // A new day (here: a bigger budget) lets it finish.
+    await ctx.db.update(connections).set({ dailyBudget: null }).where(eq(connections.id, connectionId));
+    const done = await runSync(ctx, runId, { queue });
+    expect(done).toMatchObject({ state: "completed", created: 5, waitingUntil: null });
+    expect((await listOrders(ctx.db, accountId, { q: "BL-2" })).total).toBe(
+      (await listOrders(ctx.db, accountId, {})).total,
+    );
+  });
+
+  it("a process killed in the middle of a sync resumes without duplicates", async () => {
+    for (let i = 0; i < 8; i++) sim.control.createOrder();
+    const before = (await listOrders(ctx.db, accountId, {})).total;
+    const { runId } = await requestSync(ctx, queue, { accountId, connectionId, trigger: "manual" });
+    const abort = new AbortController();
+    sim.control.fault("slow", 100, { delayMs: 30, path: "/items" });
+    setTimeout(() => abort.abort(new Error("killed")), 200);
+    await expect(runSync(ctx, runId, { signal: abort.signal })).rejects.toThrow();
+    sim.control.clearFaults();
+    const after = await runSync(ctx, runId, { queue });
+    expect(after.state).toBe("completed");
+    const list = await listOrders(ctx.db, accountId, { pageSize: 500 });
+    expect(list.total).toBe(before + 8);
+    expect(new Set(list.rows.map((r) => r.externalId)).size).toBe(list.rows.length);
   });
 });
