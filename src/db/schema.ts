@@ -415,6 +415,8 @@ export const syncRuns = pgTable(
     apiCalls: integer("api_calls").notNull().default(0),
     error: text("error"),
     cancelRequested: boolean("cancel_requested").notNull().default(false),
+    /** A push ping arrived while this run was going: drain the notifications again before finishing. */
+    noticesPending: boolean("notices_pending").notNull().default(false),
     waitingUntil: ts("waiting_until"),
     startedAt: ts("started_at"),
     finishedAt: ts("finished_at"),

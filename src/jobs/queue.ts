@@ -25,6 +25,7 @@ const SCHEMA = "pgboss";
  */
 export class JobQueue {
   private readonly handlers = new Map<JobName, JobHandler>();
+  private readonly workerIds = new Map<JobName, string[]>();
   private working = false;
   private readonly running = new Set<Promise<unknown>>();
 
@@ -85,14 +86,21 @@ export class JobQueue {
     if (!this.working) return;
     const concurrency = Math.max(1, opts.concurrency ?? this.ctx.settings.workerConcurrency);
     for (let i = 0; i < concurrency; i++) {
-      await this.boss.work<Record<string, unknown>>(
+      const id = await this.boss.work<Record<string, unknown>>(
         name,
         { batchSize: 1, pollingIntervalSeconds: this.pollingIntervalSeconds },
         async (jobs) => {
           for (const job of jobs) await this.track(handler(job.data ?? {}, { id: job.id, name }));
         },
       );
+      this.workerIds.set(name, [...(this.workerIds.get(name) ?? []), id]);
     }
+  }
+
+  /** A job was just committed: wake this process's idle workers now instead of at their next poll. */
+  nudge(name: JobName): void {
+    const ids = this.workerIds.get(name) ?? [];
+    if (ids[0]) this.boss.notifyWorker(ids[0]);
   }
 
   private async track<T>(p: Promise<T>): Promise<T> {

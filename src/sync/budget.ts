@@ -48,7 +48,12 @@ const shortWindows = new ShortWindows();
 export interface CountedBudget extends ApiBudget {
   /** Calls this budget has let through. */
   readonly spent: number;
+  /** Gives back calls leased but not used (at the end of a run). */
+  release(): Promise<void>;
 }
+
+/** Calls are leased from the shared budget in blocks, so a sync does not pay a database round trip per call. */
+const LEASE = 10;
 
 export function createBudget(
   ctx: AppContext,
@@ -57,6 +62,8 @@ export function createBudget(
   category: BudgetCategory,
 ): CountedBudget {
   let spent = 0;
+  let leased = 0;
+  let leaseBucket: Date | null = null;
   const refuse = (operation: string, retryAfterMs: number, what: string) =>
     new MarketplaceError("rate_limited", {
       marketplace: manifest.id,
@@ -64,6 +71,43 @@ export function createBudget(
       message: `${manifest.displayName} ${what} is used up; waiting until ${new Date(ctx.clock.now().getTime() + retryAfterMs).toISOString()}`,
       retryAfterMs,
     });
+
+  /** Takes up to `want` calls (at least `need`) from the persisted budget, atomically across processes. */
+  async function lease(operation: string, need: number, want: number, now: Date): Promise<number> {
+    const day = dailyLimit(connection, manifest);
+    const hourLimit = manifest.rateLimit.limits.find(
+      (l) => l.type === "fixed_window" && l.window === "hour" && !l.operations,
+    );
+    return ctx.db.transaction(async (tx) => {
+      // One connection's budget is counted by one process at a time, whichever process that is.
+      await tx.execute(sql`select pg_advisory_xact_lock(${connection.id})`);
+      let room = want;
+      if (day !== null) {
+        const used = await usageSince(tx, connection.id, dayStart(now));
+        const left = effectiveLimit(day, category, manifest.rateLimit.orderIntakeReserve) - used;
+        if (left < need) {
+          throw refuse(
+            operation,
+            dayStart(now).getTime() + DAY - now.getTime(),
+            category === "orders"
+              ? "daily API budget"
+              : `daily budget for ${category} (the rest is kept for new orders)`,
+          );
+        }
+        room = Math.min(room, left);
+      }
+      if (hourLimit && hourLimit.type === "fixed_window") {
+        const used = await usageSince(tx, connection.id, hourBucket(now));
+        const left = effectiveLimit(hourLimit.limit, category, manifest.rateLimit.orderIntakeReserve) - used;
+        if (left < need)
+          throw refuse(operation, hourBucket(now).getTime() + HOUR - now.getTime(), "hourly API budget");
+        room = Math.min(room, left);
+      }
+      await addUsage(tx, connection.id, now, category, room);
+      return room;
+    });
+  }
+
   return {
     get spent() {
       return spent;
@@ -93,37 +137,23 @@ export function createBudget(
           if (wait !== null) throw refuse(operation, wait, `rate for ${operation}`);
         }
       }
-      const day = dailyLimit(connection, manifest);
-      const hourLimit = manifest.rateLimit.limits.find(
-        (l) => l.type === "fixed_window" && l.window === "hour" && !l.operations,
-      );
-      await ctx.db.transaction(async (tx) => {
-        // One connection's budget is counted by one process at a time, whichever process that is.
-        await tx.execute(sql`select pg_advisory_xact_lock(${connection.id})`);
-        if (day !== null) {
-          const used = await usageSince(tx, connection.id, dayStart(now));
-          if (used + calls > effectiveLimit(day, category, manifest.rateLimit.orderIntakeReserve)) {
-            throw refuse(
-              operation,
-              dayStart(now).getTime() + DAY - now.getTime(),
-              category === "orders"
-                ? "daily API budget"
-                : `daily budget for ${category} (the rest is kept for new orders)`,
-            );
-          }
-        }
-        if (hourLimit && hourLimit.type === "fixed_window") {
-          const used = await usageSince(tx, connection.id, hourBucket(now));
-          if (
-            used + calls >
-            effectiveLimit(hourLimit.limit, category, manifest.rateLimit.orderIntakeReserve)
-          ) {
-            throw refuse(operation, hourBucket(now).getTime() + HOUR - now.getTime(), "hourly API budget");
-          }
-        }
-        await addUsage(tx, connection.id, now, category, calls);
-      });
+      // A lease belongs to the hour it was taken in, so usage per hour stays true.
+      if (leaseBucket && leaseBucket.getTime() !== hourBucket(now).getTime()) await this.release();
+      if (leased < calls) {
+        const got = await lease(operation, calls - leased, Math.max(LEASE, calls - leased), now);
+        leased += got;
+        leaseBucket = hourBucket(now);
+      }
+      leased -= calls;
       spent += calls;
+    },
+    async release() {
+      if (leased > 0 && leaseBucket) {
+        const back = leased;
+        leased = 0;
+        await addUsage(ctx.db, connection.id, leaseBucket, category, -back);
+      }
+      leaseBucket = null;
     },
   };
 }

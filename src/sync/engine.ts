@@ -74,6 +74,9 @@ export async function requestSyncInTx(
     const merged = [...new Set([...(active.targetIds ?? []), ...targets])];
     await tx.update(syncRuns).set({ targetIds: merged }).where(eq(syncRuns.id, active.id));
   }
+  // The running run may have read the notifications already: make it look again before it ends.
+  if (req.trigger === "webhook")
+    await tx.update(syncRuns).set({ noticesPending: true }).where(eq(syncRuns.id, active.id));
   return { runId: active.id, joined: true };
 }
 
@@ -82,7 +85,9 @@ export async function requestSync(
   queue: JobQueue,
   req: SyncRequest,
 ): Promise<{ runId: number; joined: boolean }> {
-  return ctx.db.transaction((tx) => requestSyncInTx(tx, queue, req));
+  const res = await ctx.db.transaction((tx) => requestSyncInTx(tx, queue, req));
+  if (!res.joined) queue.nudge?.("sync.run");
+  return res;
 }
 
 export async function cancelSync(
@@ -384,10 +389,31 @@ export async function runSync(ctx: AppContext, runId: number, opts: RunOptions =
       }
       if (counters.total === null) counters.total = counters.seen;
     }
-    // Targets: the run's own (refresh, webhook, retry) and any added while it ran.
+    // Targets: the run's own (refresh, webhook, retry), any added while it ran, and orders named by
+    // push notifications that arrived meanwhile.
     for (;;) {
+      const [flag] = await ctx.db
+        .update(syncRuns)
+        .set({ noticesPending: false })
+        .where(and(eq(syncRuns.id, runId), eq(syncRuns.noticesPending, true)))
+        .returning({ id: syncRuns.id });
+      if (flag && adapter.fetchNotices) {
+        const notice = await withRetry(() => adapter.fetchNotices!(actx));
+        const fresh = notice.externalOrderIds.filter((id) => !done.has(id));
+        if (fresh.length) {
+          const [cur] = await ctx.db
+            .select({ t: syncRuns.targetIds })
+            .from(syncRuns)
+            .where(eq(syncRuns.id, runId));
+          await ctx.db
+            .update(syncRuns)
+            .set({ targetIds: [...new Set([...(cur?.t ?? []), ...fresh])] })
+            .where(eq(syncRuns.id, runId));
+        }
+      }
       const [r] = await ctx.db.select({ t: syncRuns.targetIds }).from(syncRuns).where(eq(syncRuns.id, runId));
       const pending = (r?.t ?? []).filter((id) => !done.has(id));
+      if (pending.length === 0 && flag) continue;
       if (pending.length === 0) break;
       if (!walk) counters.total = (r?.t ?? []).length;
       counters.seen += pending.length;
@@ -416,6 +442,9 @@ export async function runSync(ctx: AppContext, runId: number, opts: RunOptions =
     }
     log.error({ err }, "sync run failed");
     return await finish("failed", `sync failed: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    // Calls leased but not made go back to the shared budget.
+    await budget.release().catch((err) => log.warn({ err }, "could not return unused API calls"));
   }
 
   async function finish(state: SyncRunRow["state"], error: string | null): Promise<SyncRunRow> {

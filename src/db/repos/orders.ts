@@ -419,7 +419,12 @@ export async function listOrders(
       .select({ id: orders.id })
       .from(orders)
       .where(where)
-      .orderBy(dir(col), dir(orders.id))
+      // Within a status, newest first: that is what the (account, status, ordered_at) index gives.
+      .orderBy(
+        ...(q.sort === "status"
+          ? [dir(col), desc(orders.orderedAt), desc(orders.id)]
+          : [dir(col), dir(orders.id)]),
+      )
       .limit(pageSize)
       .offset((page - 1) * pageSize),
     db.select({ n: sql<number>`count(*)::int` }).from(orders).where(where),

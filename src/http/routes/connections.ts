@@ -95,6 +95,7 @@ export function connectionRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     const adapter = getAdapter(c.marketplace);
     const secrets = connectionSecrets(ctx.box, c);
     for (const v of Object.values(secrets)) ctx.secrets.add(v);
+    const budget = createBudget(ctx, c, adapter.manifest, "other");
     try {
       const info = await adapter.testConnection({
         connectionId: c.id,
@@ -102,7 +103,7 @@ export function connectionRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
         config: c.config,
         secrets,
         http: ctx.http,
-        budget: createBudget(ctx, c, adapter.manifest, "other"),
+        budget,
         clock: ctx.clock,
         logger: ctx.logger.child({ connectionId: c.id, marketplace: c.marketplace }),
       });
@@ -120,6 +121,8 @@ export function connectionRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
         });
       }
       throw err;
+    } finally {
+      await budget.release();
     }
   }
 

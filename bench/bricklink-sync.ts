@@ -1,0 +1,189 @@
+/**
+ * BrickLink sync benchmark against the simulator: full sync of a large store, incremental syncs
+ * with 0 and 50 changed orders (API calls against the minimum possible), and the latency from a
+ * push notification to the order being readable through the API. Prints its figures.
+ *
+ *   npm run bench -- bench/bricklink-sync.ts [--orders 10000] [--lines 20] [--db pglite|postgres|both]
+ */
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { hashPassword } from "../src/auth/passwords.ts";
+import { newToken, sha256 } from "../src/auth/tokens.ts";
+import type { Settings } from "../src/config.ts";
+import { createAccount } from "../src/db/repos/accounts.ts";
+import { insertConnection } from "../src/db/repos/connections.ts";
+import { insertUser } from "../src/db/repos/users.ts";
+import { apiTokens } from "../src/db/schema.ts";
+import type { JobQueue } from "../src/jobs/queue.ts";
+import { startBrickLinkSimulator } from "../src/marketplaces/bricklink/simulator/server.ts";
+import { startServer } from "../src/server.ts";
+import { requestSync, runSync } from "../src/sync/engine.ts";
+
+const args = process.argv.slice(2);
+const opt = (name: string, def: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1]! : def;
+};
+const ORDERS = Number(opt("orders", "10000"));
+const LINES = Number(opt("lines", "20"));
+const WHICH = opt("db", "both");
+const PG_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+
+function settingsFor(dataDir: string, databaseUrl: string | null): Settings {
+  return {
+    port: 0,
+    host: "127.0.0.1",
+    dataDir,
+    databaseUrl,
+    secretKey: randomBytes(32).toString("hex"),
+    demo: false,
+    publicUrl: null,
+    logLevel: "error",
+    logPretty: false,
+    sessionDays: 14,
+    workerConcurrency: 2,
+  };
+}
+
+async function bench(kind: "pglite" | "postgres") {
+  const dataDir = mkdtempSync(join(tmpdir(), "orderhub-blbench-"));
+  let url: string | null = null;
+  let admin: pg.Client | null = null;
+  let dbName = "";
+  if (kind === "postgres") {
+    dbName = `orderhub_bench_${randomBytes(4).toString("hex")}`;
+    admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    await admin.query(`create database "${dbName}"`);
+    const u = new URL(PG_URL);
+    u.pathname = `/${dbName}`;
+    url = u.toString();
+  }
+  const sim = await startBrickLinkSimulator({ seed: 5, orders: ORDERS, lines: LINES, dailyLimit: 1_000_000 });
+  const server = await startServer(settingsFor(dataDir, url), { role: "all" });
+  const ctx = server.ctx;
+  try {
+    const account = await createAccount(ctx.db, { name: "Bench", slug: "bench" });
+    const conn = await insertConnection(ctx.db, ctx.box, {
+      accountId: account.id,
+      marketplace: "bricklink",
+      name: "BrickLink",
+      baseUrl: sim.baseUrl,
+      config: {},
+      secrets: { ...sim.credentials },
+      dailyBudget: 1_000_000,
+    });
+    const sales = [...sim.control.state.orders.values()].filter(
+      (o) => o.direction === "in" && !o.order.is_filed,
+    );
+    // Timed here in the foreground: no job is queued, so the server's worker leaves these runs alone.
+    const foreground = { send: async () => null } as unknown as JobQueue;
+    const run = async (mode: "incremental" | "full") => {
+      const before = sim.control.calls();
+      const { runId } = await requestSync(ctx, foreground, {
+        accountId: account.id,
+        connectionId: conn.id,
+        trigger: "manual",
+        mode,
+      });
+      const t = performance.now();
+      const r = await runSync(ctx, runId);
+      return { ms: performance.now() - t, calls: sim.control.calls() - before, run: r };
+    };
+    const full = await run("full");
+    const inc0 = await run("incremental");
+    const changed = sales.slice(0, 50);
+    for (const o of changed)
+      sim.control.setStatus(o.order.order_id, o.order.status === "COMPLETED" ? "COMPLETED" : "SHIPPED");
+    const inc50 = await run("incremental");
+
+    // Push latency: a new order on the simulator → bodiless callback → our webhook → sync → API.
+    const user = await insertUser(ctx.db, {
+      accountId: account.id,
+      email: "bench@example.com",
+      passwordHash: await hashPassword("benchmark pw"),
+      role: "owner",
+    });
+    const token = newToken("oh_");
+    await ctx.db.insert(apiTokens).values({
+      accountId: account.id,
+      userId: user.id,
+      name: "bench",
+      tokenHash: sha256(token),
+      prefix: "oh_",
+    });
+    sim.control.state.callbackUrl = `${server.url}/webhooks/bricklink/${conn.webhookToken}`;
+    const latencies: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const t = performance.now();
+      const id = sim.control.createOrder({ lines: LINES });
+      for (;;) {
+        const res = await fetch(`${server.url}/api/orders/BL-${id}`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        if (res.status === 200) break;
+        if (performance.now() - t > 30_000) throw new Error(`order ${id} never arrived`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      latencies.push(performance.now() - t);
+      await new Promise((r) => setTimeout(r, 2_100)); // pings closer than 2 s fold together
+    }
+    const summary = {
+      db: kind,
+      store: { orders: sales.length, linesPerOrder: LINES },
+      fullSync: {
+        ms: Math.round(full.ms),
+        ordersPerSec: Math.round(sales.length / (full.ms / 1000)),
+        apiCalls: full.calls,
+        created: full.run.created,
+      },
+      incremental0: { ms: Math.round(inc0.ms), apiCalls: inc0.calls, minimum: 1, ratio: inc0.calls / 1 },
+      incremental50: {
+        ms: Math.round(inc50.ms),
+        apiCalls: inc50.calls,
+        minimum: 1 + 2 * 50,
+        ratio: Number((inc50.calls / 101).toFixed(2)),
+        updated: inc50.run.updated,
+      },
+      pushToApi: {
+        p50: Math.round(pct(latencies, 50)),
+        p95: Math.round(pct(latencies, 95)),
+        max: Math.round(Math.max(...latencies)),
+        goal: "p95 < 2000 ms",
+      },
+    };
+    console.log(`\n== ${kind}: ${sales.length.toLocaleString("en")} sales orders × ~${LINES} lines`);
+    console.log(
+      `full sync: ${summary.fullSync.ms} ms, ${summary.fullSync.ordersPerSec} orders/s, ${full.calls} API calls`,
+    );
+    console.log(
+      `incremental, 0 changed: ${inc0.calls} API calls (minimum 1, ratio ${summary.incremental0.ratio.toFixed(2)}), ${summary.incremental0.ms} ms`,
+    );
+    console.log(
+      `incremental, 50 changed: ${inc50.calls} API calls (minimum 101, ratio ${summary.incremental50.ratio.toFixed(2)}), ${summary.incremental50.ms} ms`,
+    );
+    console.log(
+      `push notification → order readable via API: p50 ${summary.pushToApi.p50} ms, p95 ${summary.pushToApi.p95} ms, max ${summary.pushToApi.max} ms (goal p95 < 2 s)`,
+    );
+    mkdirSync("bench/results", { recursive: true });
+    writeFileSync(`bench/results/bricklink-sync-${kind}.json`, JSON.stringify(summary, null, 2));
+  } finally {
+    await server.stop();
+    await sim.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    if (admin) {
+      await admin.query(`drop database if exists "${dbName}" with (force)`);
+      await admin.end();
+    }
+  }
+}
+
+for (const kind of WHICH === "both" ? (["pglite", "postgres"] as const) : [WHICH as "pglite" | "postgres"]) {
+  await bench(kind);
+}
