@@ -123,6 +123,24 @@ describe("client against the simulator", () => {
     expect((await fails(client().getOrder("1"))).kind).toBe("not_found");
   });
 
+  it("understands the simulator's real-HTTP-code mode as well as errors inside HTTP 200", async () => {
+    const s2 = await startBrickLinkSimulator({ orders: 1, httpErrorCodes: true });
+    try {
+      const c = (creds: typeof s2.credentials) =>
+        new BrickLinkClient({ ...ctx(creds), baseUrl: s2.baseUrl }, creds);
+      const res = await fetch(`${s2.baseUrl}/orders`);
+      expect(res.status).toBe(401);
+      expect((await fails(c({ ...s2.credentials, tokenSecret: "bad-secret" }).getOrders())).kind).toBe(
+        "auth",
+      );
+      expect((await fails(c(s2.credentials).getOrder("1"))).kind).toBe("not_found");
+      s2.control.fault("rate_limit", 1);
+      expect((await fails(c(s2.credentials).getOrders())).kind).toBe("rate_limited");
+    } finally {
+      await s2.close();
+    }
+  });
+
   it("refuses disallowed status moves with BrickLink's 422 as invalid_request, and allows forward moves", async () => {
     const id = sim.control.createOrder();
     await client().updateOrderStatus(String(id), "PAID");
