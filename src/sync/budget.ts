@@ -53,7 +53,7 @@ export interface CountedBudget extends ApiBudget {
 }
 
 /** Calls are leased from the shared budget in blocks, so a sync does not pay a database round trip per call. */
-const LEASE = 10;
+const LEASE = 25;
 
 export function createBudget(
   ctx: AppContext,

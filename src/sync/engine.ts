@@ -222,8 +222,13 @@ export async function runSync(ctx: AppContext, runId: number, opts: RunOptions =
     });
   };
 
+  // Asking the database on every order would cost a query per order; a few times a second is enough.
+  let lastCancelCheck = 0;
   const checkCancel = async () => {
     if (opts.signal?.aborted) throw opts.signal.reason ?? new Error("aborted");
+    const t = Date.now();
+    if (t - lastCancelCheck < 200) return;
+    lastCancelCheck = t;
     const [r] = await ctx.db
       .select({ c: syncRuns.cancelRequested })
       .from(syncRuns)

@@ -419,10 +419,10 @@ export async function listOrders(
       .select({ id: orders.id })
       .from(orders)
       .where(where)
-      // Within a status, newest first: that is what the (account, status, ordered_at) index gives.
+      // Within a status by date, one direction throughout, so the (account, status, ordered_at) index serves it.
       .orderBy(
         ...(q.sort === "status"
-          ? [dir(col), desc(orders.orderedAt), desc(orders.id)]
+          ? [dir(col), dir(orders.orderedAt), dir(orders.id)]
           : [dir(col), dir(orders.id)]),
       )
       .limit(pageSize)
