@@ -1,5 +1,5 @@
 import { count } from "drizzle-orm";
-import { ensureOperatorToken } from "./auth/operator.ts";
+import { ensureOperatorToken } from "./auth/tokens.ts";
 import type { Settings } from "./config.ts";
 import { type AppContext, createContext } from "./context.ts";
 import { users } from "./db/schema.ts";

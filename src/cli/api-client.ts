@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ensureOperatorToken } from "../auth/operator.ts";
+import { ensureOperatorToken } from "../auth/tokens.ts";
 import type { Settings } from "../config.ts";
 import { type AppContext, createContext } from "../context.ts";
 import { SecretRegistry } from "../core/secrets.ts";

@@ -207,7 +207,9 @@ for (const m of listManifests({ includeInternal: true })) {
     const flag = f.flag ?? `--${kebab(f.key)}`;
     if (seenFlags.has(flag)) continue;
     seenFlags.add(flag);
-    connect.option(`${flag} <value>`, `${f.label}${f.secret ? " (secret)" : ""} [${m.id}]`);
+    const option = new Option(`${flag} <value>`, `${f.label}${f.secret ? " (secret)" : ""} [${m.id}]`);
+    // The test marketplace's flags work but stay out of the help.
+    connect.addOption(m.internal ? option.hideHelp() : option);
   }
 }
 connect.action(async (marketplace: string, o: Record<string, string | boolean | undefined>, cmd: Command) =>

@@ -1,1 +1,0 @@
-export { ensureOperatorToken } from "./tokens.ts";
