@@ -231,6 +231,23 @@ export const orders = pgTable(
   ],
 );
 
+/**
+ * Orders per (account, marketplace, status), kept by statement-level triggers on orders (migration
+ * 0004), so the table view's total for its common filters is a sum of a few rows, not a count of all.
+ */
+export const orderCounts = pgTable(
+  "order_counts",
+  {
+    accountId: ref("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    marketplace: text("marketplace").notNull(),
+    status: orderStatusEnum("status").notNull(),
+    n: bigint("n", { mode: "number" }).notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.marketplace, t.status] })],
+);
+
 export const inventoryLots = pgTable(
   "inventory_lots",
   {

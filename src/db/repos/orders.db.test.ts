@@ -223,3 +223,50 @@ describe("order upsert", () => {
     expect(paged.rows.map((r) => r.buyerName)).toEqual(["Zoë Müller"]);
   });
 });
+
+describe("order totals", () => {
+  it("the counts kept by triggers always equal a real count, through inserts and status changes", async () => {
+    const ctx = await setup("Counts");
+    const ids = Array.from({ length: 30 }, (_, i) => String(500 + i));
+    await upsertOrders(
+      database.db,
+      ctx,
+      ids.map((id, i) => order(id, { status: i % 3 ? "pending" : "shipped", rawStatus: "X" })),
+    );
+    await upsertOrders(
+      database.db,
+      ctx,
+      ids.slice(0, 10).map((id) => order(id, { status: "cancelled", rawStatus: "C" })),
+    );
+    const real = async (where: string) =>
+      Number(
+        (
+          (
+            await database.sql.executeSql(
+              `select count(*)::int as n from orders where account_id = $1 ${where}`,
+              [ctx.accountId],
+            )
+          ).rows[0] as { n: number }
+        ).n,
+      );
+    expect((await listOrders(database.db, ctx.accountId, {})).total).toBe(await real(""));
+    for (const status of ["pending", "shipped", "cancelled"] as const) {
+      expect((await listOrders(database.db, ctx.accountId, { status: [status] })).total).toBe(
+        await real(`and status = '${status}'`),
+      );
+    }
+    expect(
+      (
+        await listOrders(database.db, ctx.accountId, {
+          status: ["pending", "cancelled"],
+          marketplace: ["fake"],
+        })
+      ).total,
+    ).toBe(await real("and status in ('pending', 'cancelled')"));
+    expect((await listOrders(database.db, ctx.accountId, { marketplace: ["bricklink"] })).total).toBe(0);
+    await database.sql.executeSql("delete from orders where account_id = $1 and external_id = '529'", [
+      ctx.accountId,
+    ]);
+    expect((await listOrders(database.db, ctx.accountId, {})).total).toBe(29);
+  });
+});

@@ -4,7 +4,7 @@ import { type OrderInput, orderInputSchema, type UnifiedOrder } from "../../core
 import type { OrderStatus } from "../../core/status.ts";
 import { bulkInsert } from "../bulk.ts";
 import type { DbOrTx } from "../connection.ts";
-import { orderEvents, orderLines, orders } from "../schema.ts";
+import { orderCounts, orderEvents, orderLines, orders } from "../schema.ts";
 
 export type UpsertOutcome = "created" | "updated" | "unchanged";
 
@@ -427,7 +427,7 @@ export async function listOrders(
       )
       .limit(pageSize)
       .offset((page - 1) * pageSize),
-    db.select({ n: sql<number>`count(*)::int` }).from(orders).where(where),
+    countOrders(db, accountId, q, where),
   ]);
   const ids = idRows.map((r) => r.id);
   const found = ids.length
@@ -457,7 +457,30 @@ export async function listOrders(
     : [];
   const byId = new Map(found.map((r) => [r.id, r]));
   const rows = ids.map((id) => byId.get(id)).filter((r): r is OrderListRow => r !== undefined);
-  return { rows, total: count[0]?.n ?? 0, page, pageSize };
+  return { rows, total: count, page, pageSize };
+}
+
+/**
+ * The total for the table view. Filters on marketplace and status alone (the common case) are
+ * answered from order_counts, which triggers keep exact; anything else counts the matching rows.
+ */
+async function countOrders(db: DbOrTx, accountId: number, q: OrderQuery, where: SQL): Promise<number> {
+  const narrow = !q.from && !q.to && !q.buyer && !q.q && !q.ids?.length && !q.connectionId;
+  if (narrow) {
+    const [row] = await db
+      .select({ n: sql<string>`coalesce(sum(${orderCounts.n}), 0)` })
+      .from(orderCounts)
+      .where(
+        and(
+          eq(orderCounts.accountId, accountId),
+          q.marketplace?.length ? inArray(orderCounts.marketplace, q.marketplace) : undefined,
+          q.status?.length ? inArray(orderCounts.status, q.status) : undefined,
+        ),
+      );
+    return Number(row?.n ?? 0);
+  }
+  const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(orders).where(where);
+  return row?.n ?? 0;
 }
 
 /** An order by id or by its number (`BL-123`), within the account. */
