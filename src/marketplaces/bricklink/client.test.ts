@@ -7,7 +7,7 @@ import { silentLogger } from "../../core/logger.ts";
 import { runAdapterContract } from "../testing/contract.ts";
 import type { AdapterContext } from "../types.ts";
 import { bricklinkAdapter } from "./adapter.ts";
-import { BrickLinkClient, rfc3986 } from "./client.ts";
+import { BrickLinkClient, nextTimestamp, rfc3986 } from "./client.ts";
 import { type BrickLinkSimulator, startBrickLinkSimulator } from "./simulator/server.ts";
 import { brickLinkOrderItemsSchema, brickLinkOrderSchema, brickLinkOrderSummarySchema } from "./types.ts";
 
@@ -25,6 +25,13 @@ describe("OAuth 1.0a signing", () => {
       { key: "nnch734d00sl2jdk", secret: "pfkkdhi9sl3r4s00" },
     );
     expect(signed.oauth_signature).toBe("tR3+Ty81lMeYAr/Fid0kMTYa/WM=");
+  });
+  it("timestamps never go back and never run far ahead of the clock", () => {
+    const now = Date.parse("2001-01-01T00:00:00Z"); // in the past, so later calls on the real clock are unaffected
+    const stamps = Array.from({ length: 100 }, () => nextTimestamp(now));
+    for (let i = 1; i < stamps.length; i++) expect(stamps[i]!).toBeGreaterThanOrEqual(stamps[i - 1]!);
+    expect(stamps.at(-1)! - now / 1000).toBeLessThanOrEqual(30);
+    expect(stamps[1]! - stamps[0]!).toBe(1);
   });
   it("encodes as RFC 3986 (space %20, commas encoded)", () => {
     expect(rfc3986("a b,c*~")).toBe("a%20b%2Cc%2A~");

@@ -31,10 +31,16 @@ export function rfc3986(s: string): string {
   return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-/** Process-wide: BrickLink rejects a reused timestamp+nonce, so timestamps only go up. */
+/**
+ * Process-wide: BrickLink rejects a reused timestamp+nonce, so timestamps go up with each call — but
+ * never more than a little ahead of the clock (a burst of calls would otherwise run minutes into the
+ * future); past that they stay level, and the random nonce keeps every pair unique.
+ */
 let lastTimestamp = 0;
-function nextTimestamp(nowMs: number): number {
-  lastTimestamp = Math.max(lastTimestamp + 1, Math.floor(nowMs / 1000));
+const MAX_AHEAD_S = 30;
+export function nextTimestamp(nowMs: number): number {
+  const now = Math.floor(nowMs / 1000);
+  lastTimestamp = Math.max(now, Math.min(lastTimestamp + 1, now + MAX_AHEAD_S), lastTimestamp);
   return lastTimestamp;
 }
 
