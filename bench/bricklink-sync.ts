@@ -48,6 +48,7 @@ function settingsFor(dataDir: string, databaseUrl: string | null): Settings {
     logPretty: false,
     sessionDays: 14,
     workerConcurrency: 2,
+    brickowlNotifyPort: null,
   };
 }
 

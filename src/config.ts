@@ -18,6 +18,7 @@ const envSchema = z.object({
   ORDERHUB_LOG_PRETTY: z.enum(["0", "1"]).optional(),
   ORDERHUB_SESSION_DAYS: z.coerce.number().int().min(1).max(365).default(14),
   ORDERHUB_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  ORDERHUB_BRICKOWL_NOTIFY_PORT: z.coerce.number().int().min(1).max(65535).optional(),
 });
 
 export interface Settings {
@@ -32,6 +33,8 @@ export interface Settings {
   logPretty: boolean;
   sessionDays: number;
   workerConcurrency: number;
+  /** Port of the BrickOwl order/notify listener (BrickOwl calls 42500); null = off. */
+  brickowlNotifyPort: number | null;
 }
 
 export class SettingsError extends Error {}
@@ -55,5 +58,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     logPretty: e.ORDERHUB_LOG_PRETTY ? e.ORDERHUB_LOG_PRETTY === "1" : Boolean(process.stdout.isTTY),
     sessionDays: e.ORDERHUB_SESSION_DAYS,
     workerConcurrency: e.ORDERHUB_WORKER_CONCURRENCY,
+    brickowlNotifyPort: e.ORDERHUB_BRICKOWL_NOTIFY_PORT ?? null,
   };
 }

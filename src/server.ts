@@ -7,6 +7,7 @@ import { pauseDemoConnections, startDemo } from "./demo.ts";
 import { defaultDeps } from "./http/default-deps.ts";
 import { startHttpServer } from "./http/server.ts";
 import { JobQueue } from "./jobs/queue.ts";
+import { startBrickOwlNotifyListener } from "./marketplaces/brickowl/notify.ts";
 import { startWorker } from "./worker.ts";
 
 export type Role = "all" | "web" | "worker";
@@ -31,6 +32,7 @@ export async function startServer(settings: Settings, opts: { role: Role }): Pro
   let worker: { stop(): Promise<void> } | null = null;
   let http: { url: string; close(): Promise<void> } | null = null;
   let demo: { stop(): Promise<void> } | null = null;
+  let notify: { url: string; close(): Promise<void> } | null = null;
   try {
     queue = await JobQueue.start(ctx, { work: runWorker });
     if (runWorker) worker = await startWorker(ctx, queue);
@@ -38,6 +40,10 @@ export async function startServer(settings: Settings, opts: { role: Role }): Pro
       ensureOperatorToken(settings.dataDir);
       http = await startHttpServer(ctx, defaultDeps(queue), { port: settings.port, host: settings.host });
       ctx.database.announce({ url: http.url });
+      if (settings.brickowlNotifyPort) {
+        notify = await startBrickOwlNotifyListener(ctx, queue, { port: settings.brickowlNotifyPort });
+        ctx.logger.info({ url: notify.url }, "listening for BrickOwl order notifications");
+      }
     }
     if (opts.role === "all") {
       if (settings.demo) demo = await startDemo(ctx, queue, http!.url);
@@ -45,6 +51,7 @@ export async function startServer(settings: Settings, opts: { role: Role }): Pro
     }
   } catch (err) {
     await demo?.stop().catch(() => {});
+    await notify?.close().catch(() => {});
     await worker?.stop().catch(() => {});
     await queue?.stop({ graceful: false }).catch(() => {});
     await ctx.close();
@@ -60,6 +67,7 @@ export async function startServer(settings: Settings, opts: { role: Role }): Pro
     async stop() {
       // New requests stop first, then running jobs finish or are released, then the database closes.
       await http?.close().catch((err) => ctx.logger.warn({ err }, "http close failed"));
+      await notify?.close().catch(() => {});
       await demo?.stop().catch(() => {});
       await worker?.stop().catch((err) => ctx.logger.warn({ err }, "worker stop failed"));
       await queue

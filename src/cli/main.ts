@@ -78,19 +78,29 @@ program
   )
   .option("--port <port>", "port to listen on (default PORT or 3000)")
   .option("--host <host>", "address to listen on (default HOST or 127.0.0.1)")
-  .action(async (o: { role: "all" | "web" | "worker"; port?: string; host?: string }, cmd: Command) => {
-    const opts = globals(cmd);
-    try {
-      const settings = settingsFor(opts, {
-        ...(o.port ? { PORT: o.port } : {}),
-        ...(o.host ? { HOST: o.host } : {}),
-      });
-      const { serve } = await import("../server.ts");
-      await serve(settings, { role: o.role });
-    } catch (err) {
-      reportError(opts, err);
-    }
-  });
+  .option(
+    "--brickowl-notify-port <port>",
+    "listen for BrickOwl's order/notify call-outs on this port (BrickOwl calls 42500; default off)",
+  )
+  .action(
+    async (
+      o: { role: "all" | "web" | "worker"; port?: string; host?: string; brickowlNotifyPort?: string },
+      cmd: Command,
+    ) => {
+      const opts = globals(cmd);
+      try {
+        const settings = settingsFor(opts, {
+          ...(o.port ? { PORT: o.port } : {}),
+          ...(o.host ? { HOST: o.host } : {}),
+          ...(o.brickowlNotifyPort ? { ORDERHUB_BRICKOWL_NOTIFY_PORT: o.brickowlNotifyPort } : {}),
+        });
+        const { serve } = await import("../server.ts");
+        await serve(settings, { role: o.role });
+      } catch (err) {
+        reportError(opts, err);
+      }
+    },
+  );
 
 program
   .command("migrate")

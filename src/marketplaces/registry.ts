@@ -1,10 +1,12 @@
 import { bricklinkAdapter } from "./bricklink/adapter.ts";
+import { brickowlAdapter } from "./brickowl/adapter.ts";
 import { fakeAdapter } from "./testing/fake.ts";
 import type { MarketplaceAdapter, MarketplaceManifest } from "./types.ts";
 
 /** One line per marketplace. */
 const adapters: Record<string, MarketplaceAdapter<unknown>> = {
   bricklink: bricklinkAdapter as MarketplaceAdapter<unknown>,
+  brickowl: brickowlAdapter as MarketplaceAdapter<unknown>,
   fake: fakeAdapter as MarketplaceAdapter<unknown>,
 };
 

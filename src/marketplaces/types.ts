@@ -109,6 +109,8 @@ export interface OrderPage<C> {
 export interface ConnectionInfo {
   storeName: string | null;
   currency: string | null;
+  /** The marketplace's id for the store, as its push notifications name it (BrickOwl store_id). */
+  storeId?: string | null;
   detail?: Record<string, unknown>;
 }
 

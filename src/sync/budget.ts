@@ -43,7 +43,13 @@ class ShortWindows {
     return null;
   }
 }
-const shortWindows = new ShortWindows();
+/** Per application context (one per process in production; tests each get their own). */
+const windowsByContext = new WeakMap<AppContext, ShortWindows>();
+function shortWindowsOf(ctx: AppContext): ShortWindows {
+  let w = windowsByContext.get(ctx);
+  if (!w) windowsByContext.set(ctx, (w = new ShortWindows()));
+  return w;
+}
 
 export interface CountedBudget extends ApiBudget {
   /** Calls this budget has let through. */
@@ -114,26 +120,21 @@ export function createBudget(
     },
     async spend(operation, calls = 1) {
       const now = ctx.clock.now();
-      for (const l of manifest.rateLimit.limits) {
+      const reserve = manifest.rateLimit.orderIntakeReserve;
+      const shortWindows = shortWindowsOf(ctx);
+      for (const [i, l] of manifest.rateLimit.limits.entries()) {
         if (l.operations && !l.operations.includes(operation)) continue;
+        // One window per limit, shared by every operation it covers (and by every run of the connection
+        // in this process); work other than order intake keeps the reserve free in short windows too.
+        const key = `${connection.id}:${i}`;
         if (l.type === "fixed_window" && (l.window === "second" || l.window === "minute")) {
           const ms = l.window === "second" ? 1000 : 60_000;
-          const wait = shortWindows.check(
-            `${connection.id}:${l.window}:${operation}`,
-            l.limit,
-            ms,
-            now.getTime(),
-            calls,
-          );
+          const limit = Math.max(1, effectiveLimit(l.limit, category, reserve));
+          const wait = shortWindows.check(key, limit, ms, now.getTime(), calls);
           if (wait !== null) throw refuse(operation, wait, `per-${l.window} limit`);
         } else if (l.type === "token_bucket") {
-          const wait = shortWindows.check(
-            `${connection.id}:tb:${operation}`,
-            l.burst,
-            (l.burst / l.ratePerSecond) * 1000,
-            now.getTime(),
-            calls,
-          );
+          const burst = Math.max(1, effectiveLimit(l.burst, category, reserve));
+          const wait = shortWindows.check(key, burst, (burst / l.ratePerSecond) * 1000, now.getTime(), calls);
           if (wait !== null) throw refuse(operation, wait, `rate for ${operation}`);
         }
       }

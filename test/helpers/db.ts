@@ -53,6 +53,7 @@ export function testSettings(over: Partial<Settings> = {}): Settings {
     logPretty: false,
     sessionDays: 14,
     workerConcurrency: 2,
+    brickowlNotifyPort: null,
     ...over,
   };
 }

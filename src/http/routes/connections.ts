@@ -110,6 +110,9 @@ export function connectionRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
       await updateConnection(ctx.db, c.accountId, c.id, {
         storeName: info.storeName ?? c.storeName,
         currency: info.currency ?? c.currency,
+        ...(info.storeId && info.storeId !== c.config.storeId
+          ? { config: { ...c.config, storeId: info.storeId } }
+          : {}),
         lastError: null,
       });
       return info;

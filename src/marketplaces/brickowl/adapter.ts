@@ -1,0 +1,134 @@
+import { z } from "zod";
+import { MarketplaceError } from "../../core/errors.ts";
+import type { AdapterContext, MarketplaceAdapter } from "../types.ts";
+import { BrickOwlClient, LIST_LIMIT } from "./client.ts";
+import { brickowlManifest } from "./manifest.ts";
+import { BRICKOWL_STATUSES, brickOwlStatusId, mapOrder, mapSummary } from "./mapping.ts";
+import type { BrickOwlOrderListEntry } from "./types.ts";
+
+/**
+ * `order/list` has no paging and no change time: it answers the newest orders placed at or after
+ * `order_time`. The cursor remembers the newest order time seen and the oldest order still open, so
+ * an incremental sync lists from there (never further back than LOOKBACK_DAYS) and compares status,
+ * total and counts to find what changed.
+ */
+const checkpointSchema = z.object({
+  newestOrderTime: z.number().int().nullable(),
+  oldestOpenOrderTime: z.number().int().nullable(),
+});
+export type BrickOwlCheckpoint = z.infer<typeof checkpointSchema>;
+
+/** How far back an incremental sync re-checks orders for status changes. */
+export const LOOKBACK_DAYS = 90;
+/** Received and Cancelled orders do not change any more. */
+const CLOSED_STATUS_IDS = new Set([6, 8]);
+
+function client(ctx: AdapterContext): BrickOwlClient {
+  return new BrickOwlClient(ctx, ctx.secrets.apiKey ?? "");
+}
+
+function seconds(d: Date): number {
+  return Math.floor(d.getTime() / 1000);
+}
+
+/** Where an incremental listing starts: the oldest open order, bounded by the look-back window. */
+export function listingStart(cp: BrickOwlCheckpoint, now: Date): number {
+  const floor = seconds(now) - LOOKBACK_DAYS * 86_400;
+  // A cursor in the future (a clock that was wrong) must not hide new orders.
+  const newest = Math.min(cp.newestOrderTime ?? seconds(now), seconds(now));
+  const from = Math.min(cp.oldestOpenOrderTime ?? newest, newest);
+  return Math.max(from, floor);
+}
+
+/**
+ * One listing; when it comes back full (the limit hides older orders), list each status on its own
+ * so nothing beyond the limit is lost. A status with more orders than the limit still loses its
+ * oldest: that is logged.
+ */
+async function listAll(ctx: AdapterContext, c: BrickOwlClient, orderTime: number | undefined) {
+  const first = await c.listOrders({ orderTime, limit: LIST_LIMIT });
+  if (first.length < LIST_LIMIT) return first;
+  const byId = new Map<string, BrickOwlOrderListEntry>(first.map((e) => [e.order_id, e]));
+  for (const id of Object.keys(BRICKOWL_STATUSES)) {
+    const part = await c.listOrders({ orderTime, status: Number(id), limit: LIST_LIMIT });
+    if (part.length >= LIST_LIMIT) {
+      ctx.logger.warn(
+        { status: BRICKOWL_STATUSES[Number(id)], limit: LIST_LIMIT },
+        "BrickOwl lists at most 5,000 orders per status: the oldest orders of this status are out of reach",
+      );
+    }
+    for (const e of part) byId.set(e.order_id, e);
+  }
+  return [...byId.values()];
+}
+
+export const brickowlAdapter: MarketplaceAdapter<BrickOwlCheckpoint> = {
+  manifest: brickowlManifest,
+  checkpointSchema,
+  async testConnection(ctx) {
+    const t = await client(ctx).tokenDetails();
+    if (t.has_store === false || !t.store_details) {
+      throw new MarketplaceError("auth", {
+        marketplace: "brickowl",
+        operation: "tokenDetails",
+        message: `the BrickOwl account ${t.username ?? ""} has no store: use the API key of the selling account`,
+      });
+    }
+    const s = t.store_details;
+    return {
+      storeName: s.name ?? null,
+      currency: s.base_currency?.toUpperCase() ?? null,
+      storeId: s.store_id ?? null,
+      detail: { username: t.username ?? null, country: s.country ?? null },
+    };
+  },
+  async fetchOrderPage(ctx, req) {
+    const c = client(ctx);
+    const now = ctx.clock.now();
+    const since = req.mode === "full" || !req.checkpoint ? undefined : listingStart(req.checkpoint, now);
+    const list = await listAll(ctx, c, since);
+    // Oldest first, so a run that stops part-way has stored the older orders.
+    list.sort(
+      (a, b) =>
+        Number(a.order_date ?? 0) - Number(b.order_date ?? 0) || Number(a.order_id) - Number(b.order_id),
+    );
+    const prev = req.checkpoint?.newestOrderTime ?? null;
+    let newest = prev === null ? null : Math.min(prev, seconds(now));
+    let oldestOpen: number | null = null;
+    for (const e of list) {
+      const t = Number(e.order_date);
+      if (!Number.isFinite(t)) continue;
+      if (newest === null || t > newest) newest = t;
+      if (!CLOSED_STATUS_IDS.has(e.status_id) && (oldestOpen === null || t < oldestOpen)) oldestOpen = t;
+    }
+    return {
+      summaries: list.map(mapSummary),
+      checkpoint: { newestOrderTime: newest, oldestOpenOrderTime: oldestOpen },
+      done: true,
+      total: list.length,
+    };
+  },
+  async fetchOrder(ctx, externalId) {
+    const c = client(ctx);
+    const order = await c.getOrder(externalId);
+    const items = await c.getOrderItems(externalId);
+    return mapOrder(order, items);
+  },
+  fetchNotices: null,
+  async pushShipment(ctx, push) {
+    const tracking = push.trackingNumber ?? push.trackingUrl;
+    if (!tracking) return;
+    await client(ctx).setTracking(push.externalOrderId, tracking);
+  },
+  async pushStatus(ctx, push) {
+    const id = brickOwlStatusId(push.rawStatus);
+    if (id === null || id === 0 || id === 8) {
+      throw new MarketplaceError("invalid_request", {
+        marketplace: "brickowl",
+        operation: "setOrderStatus",
+        message: `BrickOwl lets a seller set only ${[1, 2, 3, 4, 5, 6, 7].map((i) => BRICKOWL_STATUSES[i]).join(", ")} — not "${push.rawStatus}"`,
+      });
+    }
+    await client(ctx).setOrderStatus(push.externalOrderId, id);
+  },
+};

@@ -1,0 +1,37 @@
+import type { MarketplaceManifest } from "../types.ts";
+
+export const brickowlManifest: MarketplaceManifest = {
+  id: "brickowl",
+  displayName: "BrickOwl",
+  orderNumberPrefix: "BO-",
+  defaultBaseUrl: "https://api.brickowl.com/v1",
+  config: [
+    {
+      key: "apiKey",
+      label: "API key",
+      secret: true,
+      required: true,
+      flag: "--api-key",
+      help: "created under Profile → API Keys on BrickOwl; allow it to view and edit orders and inventory",
+    },
+  ],
+  capabilities: {
+    orderCursor: "change_marker",
+    archivedOrders: false,
+    // order/notify calls http://<ip>:42500/brick_owl_order_notify?order_id=…: it names the order.
+    webhooks: "payload",
+    stockPush: "delta",
+    shipmentPush: "order",
+    statusPush: true,
+    digitalDelivery: false,
+  },
+  rateLimit: {
+    limits: [
+      { type: "fixed_window", window: "minute", limit: 600 },
+      { type: "fixed_window", window: "minute", limit: 200, operations: ["batch"] },
+    ],
+    orderIntakeReserve: 0.2,
+    defaultDailyBudget: null,
+  },
+  orderUrl: (id) => `https://www.brickowl.com/mystore/orders/history/${id}`,
+};
