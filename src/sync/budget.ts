@@ -47,7 +47,10 @@ class ShortWindows {
 const windowsByContext = new WeakMap<AppContext, ShortWindows>();
 function shortWindowsOf(ctx: AppContext): ShortWindows {
   let w = windowsByContext.get(ctx);
-  if (!w) windowsByContext.set(ctx, (w = new ShortWindows()));
+  if (!w) {
+    w = new ShortWindows();
+    windowsByContext.set(ctx, w);
+  }
   return w;
 }
 
