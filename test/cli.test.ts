@@ -163,4 +163,23 @@ describe("orderhub CLI", () => {
     expect(jobs.json()).toEqual({ ran: 0, failed: 0 });
     expect(cli("orders", "list", "--json", "--buyer", "buyer 1011").json().total).toBe(1);
   });
+
+  it("without a server, sync --wait runs the sync in the foreground", () => {
+    const conn = cli(
+      "connect",
+      "fake",
+      "--name",
+      "Local shop",
+      "--store",
+      "seeded-4",
+      "--api-key",
+      "good-key",
+    );
+    expect(conn.code, conn.stderr).toBe(0);
+    const sync = cli("sync", "Local shop", "--wait", "--json");
+    expect(sync.code, sync.stderr).toBe(0);
+    // The fake store shares order ids with "Test shop": what matters is that the run ran here.
+    expect(sync.json()).toMatchObject({ success: true, state: "completed" });
+    expect(sync.json().apiCalls).toBeGreaterThan(0);
+  }, 60_000);
 });

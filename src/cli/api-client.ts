@@ -9,6 +9,7 @@ import { buildHttpApp } from "../http/app.ts";
 import { defaultDeps } from "../http/default-deps.ts";
 import { JobQueue } from "../jobs/queue.ts";
 import { createLogger } from "../logger.ts";
+import { startWorker } from "../worker.ts";
 
 export class ApiCallError extends Error {
   constructor(
@@ -84,6 +85,8 @@ export async function openApiClient(settings: Settings, opts: { account?: string
   });
   const ctx = await createContext(settings, { logger, secrets });
   const queue = await JobQueue.start(ctx, { work: false });
+  // The handlers only: `--wait` and `jobs run` work the queue in the foreground, no scheduler here.
+  await startWorker(ctx, queue, { scheduler: false });
   const app = await buildHttpApp(ctx, defaultDeps(queue));
   await app.ready();
   const token = ensureOperatorToken(settings.dataDir);

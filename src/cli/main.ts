@@ -518,35 +518,63 @@ program
   .option("--host <host>", "address to listen on", "127.0.0.1")
   .option("--orders <n>", "orders in the seeded store", "300")
   .option("--seed <n>", "seed of the generated store", "1")
-  .option("--callback <url>", "push-notification URL to POST to when orders change")
+  .option("--callback <url>", "BrickLink: push-notification URL to POST to when orders change")
+  .option("--notify-port <port>", "BrickOwl: announce new orders to 127.0.0.1:<port> like order/notify")
   .action(
     async (
       marketplace: string,
-      o: { port: string; host: string; orders: string; seed: string; callback?: string },
+      o: { port: string; host: string; orders: string; seed: string; callback?: string; notifyPort?: string },
       cmd: Command,
     ) => {
       const opts = globals(cmd);
       try {
-        if (marketplace !== "bricklink")
-          throw new Error(`no simulator for "${marketplace}" yet (available: bricklink)`);
-        const { startBrickLinkSimulator } = await import("../marketplaces/bricklink/simulator/server.ts");
-        const sim = await startBrickLinkSimulator({
-          port: Number(o.port),
-          host: o.host,
-          orders: Number(o.orders),
-          seed: Number(o.seed),
-          callbackUrl: o.callback ?? null,
-        });
-        print(opts, { baseUrl: sim.baseUrl, control: `${sim.url}/_sim`, credentials: sim.credentials }, () =>
-          [
-            `BrickLink simulator at ${sim.baseUrl}`,
-            `control API: ${sim.url}/_sim (POST /_sim/orders, POST /_sim/orders/<id>/status, POST /_sim/faults)`,
-            "connect it with:",
-            `  npx orderhub connect bricklink --name "Simulated store" --base-url ${sim.baseUrl} \\`,
-            `    --consumer-key ${sim.credentials.consumerKey} --consumer-secret ${sim.credentials.consumerSecret} \\`,
-            `    --token-value ${sim.credentials.tokenValue} --token-secret ${sim.credentials.tokenSecret}`,
-          ].join("\n"),
-        );
+        let sim: { close(): Promise<void> };
+        if (marketplace === "brickowl") {
+          const { startBrickOwlSimulator } = await import("../marketplaces/brickowl/simulator/server.ts");
+          const owl = await startBrickOwlSimulator({
+            port: Number(o.port),
+            host: o.host,
+            orders: Number(o.orders),
+            seed: Number(o.seed),
+            ...(o.notifyPort ? { notifyPort: Number(o.notifyPort) } : {}),
+          });
+          // Registered as BrickOwl's order/notify would be: call-outs go to this machine.
+          if (o.notifyPort) owl.control.state.notifyIp = "127.0.0.1";
+          sim = owl;
+          print(opts, { baseUrl: owl.baseUrl, control: `${owl.url}/_sim`, apiKey: owl.apiKey }, () =>
+            [
+              `BrickOwl simulator at ${owl.baseUrl} (lots linked to a BrickLink simulator of seed ${o.seed})`,
+              `control API: ${owl.url}/_sim (POST /_sim/orders, POST /_sim/orders/<id>/status, POST /_sim/faults)`,
+              o.notifyPort
+                ? `new orders are announced to http://127.0.0.1:${o.notifyPort}/brick_owl_order_notify`
+                : "add --notify-port <port> to announce new orders like BrickOwl's order/notify",
+              "connect it with:",
+              `  npx orderhub connect brickowl --name "Simulated owl store" --base-url ${owl.baseUrl} --api-key ${owl.apiKey}`,
+            ].join("\n"),
+          );
+        } else if (marketplace === "bricklink") {
+          const { startBrickLinkSimulator } = await import("../marketplaces/bricklink/simulator/server.ts");
+          const bl = await startBrickLinkSimulator({
+            port: Number(o.port),
+            host: o.host,
+            orders: Number(o.orders),
+            seed: Number(o.seed),
+            callbackUrl: o.callback ?? null,
+          });
+          sim = bl;
+          print(opts, { baseUrl: bl.baseUrl, control: `${bl.url}/_sim`, credentials: bl.credentials }, () =>
+            [
+              `BrickLink simulator at ${bl.baseUrl}`,
+              `control API: ${bl.url}/_sim (POST /_sim/orders, POST /_sim/orders/<id>/status, POST /_sim/faults)`,
+              "connect it with:",
+              `  npx orderhub connect bricklink --name "Simulated store" --base-url ${bl.baseUrl} \\`,
+              `    --consumer-key ${bl.credentials.consumerKey} --consumer-secret ${bl.credentials.consumerSecret} \\`,
+              `    --token-value ${bl.credentials.tokenValue} --token-secret ${bl.credentials.tokenSecret}`,
+            ].join("\n"),
+          );
+        } else {
+          throw new Error(`no simulator for "${marketplace}" (available: bricklink, brickowl)`);
+        }
         const stop = () => sim.close().then(() => process.exit(0));
         process.on("SIGTERM", stop);
         process.on("SIGINT", stop);
