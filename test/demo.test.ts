@@ -5,7 +5,7 @@ import { startServer } from "../src/server.ts";
 import { testSettings } from "./helpers/db.ts";
 
 describe("demo mode", () => {
-  it("on a fresh install connects a labelled demo BrickLink store whose orders flow in", async () => {
+  it("on a fresh install connects labelled demo BrickLink and BrickOwl stores whose orders flow in", async () => {
     const settings = { ...testSettings({ demo: true, logLevel: "silent" }), port: 0 };
     const server = await startServer(settings, { role: "all" });
     try {
@@ -18,13 +18,18 @@ describe("demo mode", () => {
         if (account) {
           accountId = account.id;
           total = (await listOrders(ctx.db, account.id, {})).total;
-          if (total > 20) break;
+          const owl = (await listOrders(ctx.db, account.id, { marketplace: ["brickowl"] })).total;
+          if (total > 20 && owl > 10) break;
         }
         await new Promise((r) => setTimeout(r, 500));
       }
-      const [conn] = await listConnections(ctx.db, accountId);
-      expect(conn).toMatchObject({ name: "Demo BrickLink store", demo: true, marketplace: "bricklink" });
+      const conns = await listConnections(ctx.db, accountId);
+      expect(conns.map((c) => [c.name, c.marketplace, c.demo]).sort()).toEqual([
+        ["Demo BrickLink store", "bricklink", true],
+        ["Demo BrickOwl store", "brickowl", true],
+      ]);
       expect(total).toBeGreaterThan(20);
+      expect((await listOrders(ctx.db, accountId, { marketplace: ["brickowl"] })).total).toBeGreaterThan(10);
     } finally {
       await server.stop();
     }
