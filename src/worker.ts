@@ -10,10 +10,10 @@ export async function startWorker(
   queue: JobQueue,
   opts: { schedulerIntervalMs?: number; scheduler?: boolean } = {},
 ): Promise<{ stop(): Promise<void> }> {
-  await queue.work("sync.run", async (data) => {
+  await queue.work("sync.run", async (data, job) => {
     const runId = Number(data.runId);
     if (!Number.isInteger(runId)) throw new Error("sync.run job without a runId");
-    const run = await runSync(ctx, runId, { queue });
+    const run = await runSync(ctx, runId, { queue, signal: job.signal });
     // PGlite has no autovacuum: refresh planner statistics after a sync that changed many orders.
     if (ctx.database.kind === "pglite" && run.created + run.updated >= 500)
       await maintainDatabase(ctx.database);

@@ -10,6 +10,7 @@ import type { HttpDeps } from "./deps.ts";
 import type { Auth, RouteDef } from "./route.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { connectionRoutes } from "./routes/connections.ts";
+import { documentRoutes } from "./routes/documents.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { integrationRoutes } from "./routes/integrations.ts";
 import { orderRoutes } from "./routes/orders.ts";
@@ -52,6 +53,7 @@ export function routeTable(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     ...systemRoutes(ctx, deps, () => all),
     ...authRoutes(ctx),
     ...connectionRoutes(ctx, deps),
+    ...documentRoutes(ctx, deps),
     ...orderRoutes(ctx, deps),
     ...syncRunRoutes(ctx, deps),
     ...integrationRoutes(ctx, deps),

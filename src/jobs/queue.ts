@@ -6,7 +6,11 @@ import type { Tx } from "../db/connection.ts";
 export const JOB_NAMES = ["sync.run", "outbox.dispatch"] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
-export type JobHandler = (data: Record<string, unknown>, job: { id: string; name: JobName }) => Promise<void>;
+/** `signal` aborts when the queue stops and a job outlives the grace period: stop at a safe point. */
+export type JobHandler = (
+  data: Record<string, unknown>,
+  job: { id: string; name: JobName; signal: AbortSignal },
+) => Promise<void>;
 
 export interface SendOptions {
   /** Send inside this app transaction: the job exists only if the transaction commits. */
@@ -25,6 +29,7 @@ const SCHEMA = "pgboss";
  */
 export class JobQueue {
   private readonly handlers = new Map<JobName, JobHandler>();
+  private readonly stopping = new AbortController();
   private readonly workerIds = new Map<JobName, string[]>();
   private working = false;
   private readonly running = new Set<Promise<unknown>>();
@@ -90,7 +95,8 @@ export class JobQueue {
         name,
         { batchSize: 1, pollingIntervalSeconds: this.pollingIntervalSeconds },
         async (jobs) => {
-          for (const job of jobs) await this.track(handler(job.data ?? {}, { id: job.id, name }));
+          for (const job of jobs)
+            await this.track(handler(job.data ?? {}, { id: job.id, name, signal: this.stopping.signal }));
         },
       );
       this.workerIds.set(name, [...(this.workerIds.get(name) ?? []), id]);
@@ -132,7 +138,7 @@ export class JobQueue {
         found = true;
         ran++;
         try {
-          await this.track(handler(job.data ?? {}, { id: job.id, name }));
+          await this.track(handler(job.data ?? {}, { id: job.id, name, signal: this.stopping.signal }));
           await this.boss.complete(name, job.id);
         } catch (err) {
           failed++;
@@ -148,8 +154,14 @@ export class JobQueue {
   /** Graceful: stop fetching, let running jobs finish (up to the timeout); the rest go back to the queue. */
   async stop(opts: { graceful?: boolean; timeoutMs?: number } = {}): Promise<void> {
     const timeout = opts.timeoutMs ?? 20_000;
-    if (opts.graceful !== false && this.running.size) {
-      await Promise.race([Promise.allSettled([...this.running]), new Promise((r) => setTimeout(r, timeout))]);
+    const settled = (ms: number) =>
+      Promise.race([Promise.allSettled([...this.running]), new Promise((r) => setTimeout(r, ms).unref())]);
+    if (opts.graceful !== false && this.running.size) await settled(timeout);
+    if (this.running.size) {
+      // Past the grace period: ask running jobs to stop at a safe point (a sync run resumes later),
+      // and wait for them, so none touches the database after it closes.
+      this.stopping.abort(new Error("the job queue is stopping"));
+      await settled(10_000);
     }
     await this.boss.stop({
       graceful: opts.graceful !== false,

@@ -1,0 +1,95 @@
+import { and, asc, eq, inArray, isNull, sql } from "drizzle-orm";
+import type { Address } from "../core/order.ts";
+import type { DbOrTx } from "../db/connection.ts";
+import { type OrderQuery, orderFilter } from "../db/repos/orders.ts";
+import { orderLines, orders } from "../db/schema.ts";
+import type { DocLine, DocOrder } from "./model.ts";
+
+/** Documents are made for at most this many orders at once. */
+export const MAX_DOCUMENT_ORDERS = 5_000;
+
+/** The ids of the orders a filter matches (oldest first), up to the document limit plus one. */
+export async function idsForFilter(db: DbOrTx, accountId: number, q: OrderQuery): Promise<number[]> {
+  const rows = await db
+    .select({ id: orders.id })
+    .from(orders)
+    .where(orderFilter(accountId, q))
+    .orderBy(asc(orders.orderedAt), asc(orders.id))
+    .limit(MAX_DOCUMENT_ORDERS + 1);
+  return rows.map((r) => r.id);
+}
+
+/**
+ * The orders with their live lines, in the order of `ids`, in two queries whatever their number.
+ * Ids of other accounts or of no order are left out (the caller compares counts).
+ */
+export async function loadDocumentOrders(db: DbOrTx, accountId: number, ids: number[]): Promise<DocOrder[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .select()
+    .from(orders)
+    .where(and(eq(orders.accountId, accountId), inArray(orders.id, ids)));
+  const lines = await db
+    .select({
+      orderId: orderLines.orderId,
+      position: orderLines.position,
+      itemNo: orderLines.itemNo,
+      name: orderLines.name,
+      itemType: orderLines.itemType,
+      colorName: orderLines.colorName,
+      condition: orderLines.condition,
+      completeness: orderLines.completeness,
+      quantity: orderLines.quantity,
+      unitPrice: orderLines.unitPrice,
+      lineTotal: orderLines.lineTotal,
+      location: orderLines.location,
+    })
+    .from(orderLines)
+    .where(
+      and(
+        eq(orderLines.accountId, accountId),
+        inArray(orderLines.orderId, ids),
+        isNull(orderLines.removedAt),
+      ),
+    )
+    .orderBy(asc(orderLines.orderId), asc(orderLines.position), asc(sql`${orderLines.id}`));
+  const byOrder = new Map<number, DocLine[]>();
+  for (const { orderId, ...l } of lines) {
+    const list = byOrder.get(orderId);
+    if (list) list.push(l);
+    else byOrder.set(orderId, [l]);
+  }
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const out: DocOrder[] = [];
+  for (const id of ids) {
+    const r = byId.get(id);
+    if (!r) continue;
+    out.push({
+      id: r.id,
+      number: r.number,
+      marketplace: r.marketplace,
+      externalId: r.externalId,
+      status: r.status,
+      rawStatus: r.rawStatus,
+      orderedAt: r.orderedAt,
+      buyerName: r.buyerName,
+      buyerUsername: r.buyerUsername,
+      buyerEmail: r.buyerEmail,
+      shippingAddress: (r.shippingAddress as Address | null) ?? null,
+      currency: r.currency,
+      subtotal: Number(r.subtotal),
+      shipping: Number(r.shipping),
+      tax: Number(r.tax),
+      fees: Number(r.fees),
+      credits: Number(r.credits),
+      grandTotal: Number(r.grandTotal),
+      shippingMethod: r.shippingMethod,
+      trackingNumbers: r.trackingNumbers,
+      buyerRemarks: r.buyerRemarks,
+      paymentStatus: r.paymentStatus,
+      extra: (r.extra as Record<string, unknown>) ?? {},
+      lines: byOrder.get(id) ?? [],
+    });
+  }
+  return out;
+}

@@ -1,0 +1,75 @@
+import type { Address } from "../core/order.ts";
+
+/** What every document needs of an order: the order, its live lines, nothing else. */
+export interface DocOrder {
+  id: number;
+  number: string;
+  marketplace: string;
+  externalId: string;
+  status: string;
+  rawStatus: string;
+  orderedAt: Date;
+  buyerName: string | null;
+  buyerUsername: string | null;
+  buyerEmail: string | null;
+  shippingAddress: Address | null;
+  currency: string;
+  subtotal: number;
+  shipping: number;
+  tax: number;
+  fees: number;
+  credits: number;
+  grandTotal: number;
+  shippingMethod: string | null;
+  trackingNumbers: string[];
+  buyerRemarks: string | null;
+  paymentStatus: string;
+  extra: Record<string, unknown>;
+  lines: DocLine[];
+}
+
+export interface DocLine {
+  position: number;
+  itemNo: string | null;
+  name: string;
+  itemType: string;
+  colorName: string | null;
+  condition: string;
+  completeness: string | null;
+  quantity: number;
+  unitPrice: number;
+  lineTotal: number;
+  location: string | null;
+}
+
+/** The seller's details printed on documents (account settings → documents). */
+export interface Sender {
+  storeName: string;
+  returnAddress: Address | null;
+  email: string | null;
+}
+
+export const MARKETPLACE_NAMES: Record<string, string> = {
+  bricklink: "BrickLink",
+  brickowl: "BrickOwl",
+  amazon: "Amazon",
+  ebay: "eBay",
+  etsy: "Etsy",
+  letzshop: "Letzshop",
+  codeswholesale: "CodesWholesale",
+  storefront: "Storefront",
+  fake: "Test marketplace",
+};
+
+export const marketplaceName = (id: string) => MARKETPLACE_NAMES[id] ?? id;
+
+/** Weight in grams when the marketplace told us (BrickOwl `weight`, BrickLink `total_weight`). */
+export function weightGrams(o: DocOrder): number | null {
+  const raw = o.extra.weightGrams ?? o.extra.totalWeight;
+  const n = typeof raw === "number" ? raw : typeof raw === "string" ? Number(raw) : Number.NaN;
+  return Number.isFinite(n) && n > 0 ? n : null;
+}
+
+export function itemCount(o: DocOrder): number {
+  return o.lines.reduce((n, l) => n + l.quantity, 0);
+}

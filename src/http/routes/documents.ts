@@ -1,0 +1,156 @@
+import { and, eq, inArray, sql } from "drizzle-orm";
+import { z } from "zod";
+import type { AppContext } from "../../context.ts";
+import { AppError, badRequest, notFound } from "../../core/errors.ts";
+import { getAccount } from "../../db/repos/accounts.ts";
+import { accounts, orders } from "../../db/schema.ts";
+import {
+  DOCUMENT_KINDS,
+  type DocumentSettings,
+  documentOptionsSchema,
+  documentSettingsSchema,
+  renderDocument,
+} from "../../documents/index.ts";
+import { idsForFilter, loadDocumentOrders, MAX_DOCUMENT_ORDERS } from "../../documents/load.ts";
+import type { Sender } from "../../documents/model.ts";
+import type { HttpDeps } from "../deps.ts";
+import { defineRoute, type RouteDef } from "../route.ts";
+import { orderQuerySchema } from "./orders.ts";
+
+const filterSchema = orderQuerySchema.omit({ page: true, pageSize: true, sort: true, dir: true, ids: true });
+
+const documentBody = z
+  .object({
+    kind: z.enum(DOCUMENT_KINDS),
+    /** Order ids or order numbers (BL-…, BO-…), in the order wanted. */
+    orders: z
+      .array(z.union([z.number().int().positive(), z.string().trim().min(1).max(100)]))
+      .max(MAX_DOCUMENT_ORDERS)
+      .optional(),
+    filter: filterSchema.optional(),
+    options: documentOptionsSchema.optional(),
+  })
+  .strict();
+
+function documentSettings(raw: unknown): DocumentSettings {
+  const s = (raw as { documents?: unknown } | null)?.documents;
+  const parsed = documentSettingsSchema.safeParse(s ?? {});
+  return parsed.success ? parsed.data : {};
+}
+
+/** Shipping labels, pick sheets, packing slips and CSV for selected orders or a filter. */
+export function documentRoutes(ctx: AppContext, _deps: HttpDeps): RouteDef[] {
+  /** Order refs → ids in one query; unknown refs are named in a 404. */
+  async function resolveRefs(accountId: number, refs: (number | string)[]): Promise<number[]> {
+    const wanted = refs.map((r) => String(r));
+    const numeric = [...new Set(wanted.filter((r) => /^\d+$/.test(r)).map(Number))];
+    const numbers = [...new Set(wanted.map((r) => r.toLowerCase()))];
+    const rows = await ctx.db
+      .select({ id: orders.id, number: orders.number })
+      .from(orders)
+      .where(
+        and(
+          eq(orders.accountId, accountId),
+          numeric.length
+            ? sql`(${inArray(orders.id, numeric)} or ${inArray(sql`lower(${orders.number})`, numbers)})`
+            : inArray(sql`lower(${orders.number})`, numbers),
+        ),
+      );
+    const byNumber = new Map(rows.map((r) => [r.number.toLowerCase(), r.id]));
+    const byId = new Set(rows.map((r) => r.id));
+    const ids: number[] = [];
+    const missing: string[] = [];
+    for (const r of wanted) {
+      const id = /^\d+$/.test(r) && byId.has(Number(r)) ? Number(r) : byNumber.get(r.toLowerCase());
+      if (id === undefined) missing.push(r);
+      else if (!ids.includes(id)) ids.push(id);
+    }
+    if (missing.length) {
+      throw new AppError(
+        404,
+        "not_found",
+        `orders not found: ${missing.slice(0, 20).join(", ")}${missing.length > 20 ? ` and ${missing.length - 20} more` : ""}`,
+        {
+          missing,
+        },
+      );
+    }
+    return ids;
+  }
+
+  return [
+    defineRoute({
+      method: "POST",
+      url: "/api/documents",
+      auth: "user",
+      summary:
+        "A document for selected orders or a filter: labels, pick-sheet, packing-slips (PDF), csv-orders, csv-lines (CSV); answers the file",
+      tags: ["documents"],
+      body: documentBody,
+      raw: true,
+      async handler({ auth, body }, reply) {
+        const accountId = auth!.accountId!;
+        if (body.orders && body.filter) throw badRequest("give either orders or filter, not both");
+        let ids: number[];
+        if (body.orders) ids = await resolveRefs(accountId, body.orders);
+        else if (body.filter) ids = await idsForFilter(ctx.db, accountId, body.filter);
+        else throw badRequest("no orders selected: send orders (ids or numbers) or a filter");
+        if (ids.length === 0)
+          throw badRequest("no orders selected: the selection or filter matches no orders");
+        if (ids.length > MAX_DOCUMENT_ORDERS)
+          throw badRequest(
+            `too many orders: documents take at most ${MAX_DOCUMENT_ORDERS} at once; narrow the filter`,
+          );
+        const account = await getAccount(ctx.db, accountId);
+        if (!account) throw notFound("account");
+        const settings = documentSettings(account.settings);
+        const sender: Sender = {
+          storeName: settings.storeName ?? account.name,
+          returnAddress: settings.returnAddress ?? null,
+          email: settings.email ?? null,
+        };
+        const list = await loadDocumentOrders(ctx.db, accountId, ids);
+        const doc = await renderDocument(
+          body.kind,
+          list,
+          { sender, settings, timeZone: account.timezone, now: ctx.clock.now() },
+          body.options ?? {},
+        );
+        return reply
+          .status(200)
+          .header("content-type", doc.contentType)
+          .header("content-disposition", `attachment; filename="${doc.fileName}"`)
+          .header("x-order-count", String(list.length))
+          .send(doc.body);
+      },
+    }),
+    defineRoute({
+      method: "GET",
+      url: "/api/settings/documents",
+      auth: "user",
+      summary:
+        "What documents print as the sender: store name, return address, e-mail, default paper and label layout",
+      tags: ["documents"],
+      async handler({ auth }) {
+        const account = await getAccount(ctx.db, auth!.accountId!);
+        if (!account) throw notFound("account");
+        return { documents: documentSettings(account.settings), timezone: account.timezone };
+      },
+    }),
+    defineRoute({
+      method: "PUT",
+      url: "/api/settings/documents",
+      auth: ["owner"],
+      summary: "Set what documents print as the sender",
+      tags: ["documents"],
+      body: documentSettingsSchema,
+      async handler({ auth, body }) {
+        const account = await getAccount(ctx.db, auth!.accountId!);
+        if (!account) throw notFound("account");
+        const settings = { ...((account.settings as Record<string, unknown>) ?? {}), documents: body };
+        await ctx.db.update(accounts).set({ settings }).where(eq(accounts.id, account.id));
+        return { documents: body };
+      },
+    }),
+  ];
+}
