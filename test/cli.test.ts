@@ -182,4 +182,29 @@ describe("orderhub CLI", () => {
     expect(sync.json()).toMatchObject({ success: true, state: "completed" });
     expect(sync.json().apiCalls).toBeGreaterThan(0);
   }, 60_000);
+
+  it("exports documents for named orders or a filter into a folder", () => {
+    const out = join(dataDir, "exports");
+    const csv = cli("export", "csv", "--orders", "FK-1001,FK-1002", "--out", out, "--json");
+    expect(csv.code, csv.stderr).toBe(0);
+    expect(csv.json()).toMatchObject({ kind: "csv-orders", orders: 2 });
+    expect(csv.json().file).toMatch(/orderhub-orders-\d{8}-\d{6}\.csv$/);
+    expect(readFileSync(csv.json().file, "utf8")).toContain("FK-1002");
+    const labels = cli(
+      "export",
+      "labels",
+      "--status",
+      "pending",
+      "--layout",
+      "a4-2x7",
+      "--out",
+      out,
+      "--json",
+    );
+    expect(labels.code, labels.stderr).toBe(0);
+    expect(readFileSync(labels.json().file).subarray(0, 5).toString()).toBe("%PDF-");
+    const none = cli("export", "pick-sheet", "--json");
+    expect(none.code).toBe(1);
+    expect(none.json().error.message).toMatch(/no orders selected/);
+  }, 60_000);
 });

@@ -29,9 +29,22 @@ export class ApiCallError extends Error {
 export interface ApiClient {
   mode: "remote" | "local";
   call<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+  /** A POST that answers a file (documents): its bytes, type and suggested name. */
+  download(path: string, body: unknown): Promise<Download>;
   /** Present in local mode: lets `--wait` and `jobs run` work the queue in the foreground. */
   local: { ctx: AppContext; queue: JobQueue } | null;
   close(): Promise<void>;
+}
+
+export interface Download {
+  fileName: string;
+  contentType: string;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+function fileNameOf(disposition: string | undefined): string {
+  return /filename="([^"]+)"/.exec(disposition ?? "")?.[1] ?? "orderhub-download";
 }
 
 function headers(token: string, account: string | undefined, body: boolean): Record<string, string> {
@@ -71,6 +84,22 @@ export async function openApiClient(settings: Settings, opts: { account?: string
           if (!res.ok) fail(res.status, payload);
           return payload as T;
         },
+        async download(path: string, body: unknown) {
+          const res = await fetch(`${base}${path}`, {
+            method: "POST",
+            headers: headers(token, opts.account, true),
+            body: JSON.stringify(body),
+          });
+          const bytes = Buffer.from(await res.arrayBuffer());
+          if (!res.ok) fail(res.status, JSON.parse(bytes.toString("utf8") || "null"));
+          const h = Object.fromEntries(res.headers.entries());
+          return {
+            fileName: fileNameOf(h["content-disposition"]),
+            contentType: h["content-type"] ?? "",
+            headers: h,
+            body: bytes,
+          };
+        },
         async close() {},
       };
     }
@@ -103,6 +132,22 @@ export async function openApiClient(settings: Settings, opts: { account?: string
       const payload = res.body ? JSON.parse(res.body) : null;
       if (res.statusCode >= 400) fail(res.statusCode, payload);
       return payload as T;
+    },
+    async download(path: string, body: unknown) {
+      const res = await app.inject({
+        method: "POST",
+        url: path,
+        headers: headers(token, opts.account, true),
+        payload: JSON.stringify(body),
+      });
+      if (res.statusCode >= 400) fail(res.statusCode, res.body ? JSON.parse(res.body) : null);
+      const h = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, String(v)]));
+      return {
+        fileName: fileNameOf(h["content-disposition"]),
+        contentType: h["content-type"] ?? "",
+        headers: h,
+        body: res.rawPayload,
+      };
     },
     async close() {
       await app.close();

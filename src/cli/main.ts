@@ -584,6 +584,81 @@ program
     },
   );
 
+// ------------------------------------------------------------------ documents
+
+program
+  .command("export <kind>")
+  .description("labels | pick-sheet | packing-slips (PDF) or csv for selected orders or a filter")
+  .option("--orders <list>", "order ids or numbers, comma-separated (BL-123,BO-456,17)")
+  .option("--filter <query>", "a table filter as a query string: status=processing&marketplace=bricklink")
+  .option("--status <list>", "unified statuses, comma-separated")
+  .option("--marketplace <list>", "marketplaces, comma-separated")
+  .option("--from <date>", "ordered on or after (ISO date)")
+  .option("--to <date>", "ordered before (ISO date)")
+  .option("--buyer <prefix>", "buyer name, username or e-mail starting with")
+  .option("--search <text>", "order number, buyer or item number")
+  .option("--layout <layout>", "labels: 4x6 | a4-2x7 | a4-2x5 | letter-2x7 | letter-2x5")
+  .option("--start-at <n>", "labels on a sheet: first free position (1 = top left)")
+  .option("--paper <paper>", "pick sheet and packing slips: a4 | letter")
+  .option("--lines", "csv: one row per order line instead of per order")
+  .option("--out <dir>", "folder to write the file to", ".")
+  .action(async (kind: string, o: Record<string, string | boolean | undefined>, cmd: Command) =>
+    withApi(cmd, async (api, opts) => {
+      const kinds: Record<string, string> = {
+        labels: "labels",
+        "pick-sheet": "pick-sheet",
+        "packing-slips": "packing-slips",
+        csv: o.lines ? "csv-lines" : "csv-orders",
+      };
+      const apiKind = kinds[kind];
+      if (!apiKind) throw new Error(`unknown document "${kind}" (labels, pick-sheet, packing-slips, csv)`);
+      const filter: Record<string, string> = {};
+      if (typeof o.filter === "string") {
+        for (const [k, v] of new URLSearchParams(o.filter)) filter[k] = v;
+      }
+      for (const [flag, key] of [
+        ["status", "status"],
+        ["marketplace", "marketplace"],
+        ["from", "from"],
+        ["to", "to"],
+        ["buyer", "buyer"],
+        ["search", "q"],
+      ] as const) {
+        if (typeof o[flag] === "string") filter[key] = o[flag] as string;
+      }
+      const orders =
+        typeof o.orders === "string"
+          ? o.orders
+              .split(",")
+              .map((x) => x.trim())
+              .filter(Boolean)
+          : null;
+      if (orders && Object.keys(filter).length) throw new Error("give either --orders or a filter, not both");
+      const options: Record<string, unknown> = {};
+      if (typeof o.layout === "string") options.layout = o.layout;
+      if (typeof o.startAt === "string") options.startAt = Number(o.startAt);
+      if (typeof o.paper === "string") options.paper = o.paper;
+      const file = await api.download("/api/documents", {
+        kind: apiKind,
+        ...(orders ? { orders } : Object.keys(filter).length ? { filter } : {}),
+        ...(Object.keys(options).length ? { options } : {}),
+      });
+      const { mkdirSync, writeFileSync } = await import("node:fs");
+      const { join, resolve } = await import("node:path");
+      const dir = resolve(String(o.out ?? "."));
+      mkdirSync(dir, { recursive: true });
+      const path = join(dir, file.fileName);
+      writeFileSync(path, file.body);
+      const count = Number(file.headers["x-order-count"] ?? 0);
+      print(
+        opts,
+        { file: path, kind: apiKind, orders: count, bytes: file.body.length },
+        () =>
+          `Wrote ${path} (${count} order${count === 1 ? "" : "s"}, ${file.body.length.toLocaleString("en")} bytes).`,
+      );
+    }),
+  );
+
 // ------------------------------------------------------------------ jobs
 
 program

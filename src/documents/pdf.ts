@@ -55,6 +55,8 @@ export function createDoc(title: string, author: string): { doc: Doc; finish(): 
 
 /** Text cut to fit `width` at the current font and size, with an ellipsis when cut. */
 export function fitText(doc: Doc, text: string, width: number): string {
+  // No glyph of these fonts is wider than 1.1 em: short text fits without being measured.
+  if (text.length * (doc as unknown as { _fontSize: number })._fontSize * 1.1 <= width) return text;
   if (doc.widthOfString(text) <= width) return text;
   let lo = 0;
   let hi = text.length;

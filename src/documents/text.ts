@@ -62,16 +62,7 @@ export function documentFileName(kind: string, ext: string, at: Date, timeZone: 
   let parts: Record<string, string>;
   try {
     parts = Object.fromEntries(
-      new Intl.DateTimeFormat("en-GB", {
-        timeZone,
-        year: "numeric",
-        month: "2-digit",
-        day: "2-digit",
-        hour: "2-digit",
-        minute: "2-digit",
-        second: "2-digit",
-        hourCycle: "h23",
-      })
+      formatter(timeZone, "parts")
         .formatToParts(at)
         .map((p) => [p.type, p.value]),
     );
@@ -81,10 +72,34 @@ export function documentFileName(kind: string, ext: string, at: Date, timeZone: 
   return `orderhub-${kind}-${parts.year}${parts.month}${parts.day}-${parts.hour}${parts.minute}${parts.second}.${ext}`;
 }
 
+/** Intl formatters are costly to build: one per time zone and style. */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatter(timeZone: string, style: "date" | "parts"): Intl.DateTimeFormat {
+  const key = `${style}:${timeZone}`;
+  let f = formatters.get(key);
+  if (!f) {
+    f =
+      style === "date"
+        ? new Intl.DateTimeFormat("en-GB", { timeZone, dateStyle: "medium" })
+        : new Intl.DateTimeFormat("en-GB", {
+            timeZone,
+            year: "numeric",
+            month: "2-digit",
+            day: "2-digit",
+            hour: "2-digit",
+            minute: "2-digit",
+            second: "2-digit",
+            hourCycle: "h23",
+          });
+    formatters.set(key, f);
+  }
+  return f;
+}
+
 /** A date as the seller reads it, in their time zone. */
 export function formatDate(d: Date, timeZone: string): string {
   try {
-    return new Intl.DateTimeFormat("en-GB", { timeZone, dateStyle: "medium" }).format(d);
+    return formatter(timeZone, "date").format(d);
   } catch {
     return d.toISOString().slice(0, 10);
   }
