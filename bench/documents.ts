@@ -99,15 +99,13 @@ try {
     role: "owner",
   });
   const token = newToken("oh_");
-  await ctx.db
-    .insert(apiTokens)
-    .values({
-      accountId: account.id,
-      userId: user.id,
-      name: "bench",
-      tokenHash: sha256(token),
-      prefix: "oh_",
-    });
+  await ctx.db.insert(apiTokens).values({
+    accountId: account.id,
+    userId: user.id,
+    name: "bench",
+    tokenHash: sha256(token),
+    prefix: "oh_",
+  });
   const conn = await insertConnection(ctx.db, ctx.box, {
     accountId: account.id,
     marketplace: "bricklink",

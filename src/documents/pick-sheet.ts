@@ -1,5 +1,5 @@
 import { type DocLine, type DocOrder, itemCount, marketplaceName, type Sender } from "./model.ts";
-import { barcode, createDoc, type Doc, fitText, PAPER, type Paper, tickBox } from "./pdf.ts";
+import { barcode, createDoc, fitText, PAPER, type Paper, tickBox } from "./pdf.ts";
 import { formatDate, naturalCompare, toteLetter } from "./text.ts";
 
 export interface PickLine {
