@@ -18,7 +18,8 @@ export type LiveEvent =
       skipped: number;
       failed: number;
     }
-  | { type: "connection.updated"; connectionId: number };
+  | { type: "connection.updated"; connectionId: number }
+  | { type: "push.updated"; pushId: number; orderId: number | null; state: "pending" | "sent" | "failed" };
 
 export interface AccountEvent {
   accountId: number;

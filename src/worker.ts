@@ -1,8 +1,15 @@
 import type { AppContext } from "./context.ts";
 import { maintainDatabase } from "./db/maintenance.ts";
+import { FULFILMENT_KIND, fulfilmentPushHandler } from "./fulfillment/shipments.ts";
 import type { JobQueue } from "./jobs/queue.ts";
 import { runSync } from "./sync/engine.ts";
+import { dispatchOutbox, registerOutboxHandler, scheduleNext } from "./sync/outbox.ts";
 import { startScheduler } from "./sync/scheduler.ts";
+
+/** Every kind of outbox push, registered with the dispatcher. */
+export function registerPushHandlers(): void {
+  registerOutboxHandler(FULFILMENT_KIND, fulfilmentPushHandler);
+}
 
 /** Registers the job handlers and starts the scheduler loop in this process. */
 export async function startWorker(
@@ -18,6 +25,10 @@ export async function startWorker(
     if (ctx.database.kind === "pglite" && run.created + run.updated >= 500)
       await maintainDatabase(ctx.database);
   });
+  registerPushHandlers();
+  await queue.work("outbox.dispatch", async (_data, job) => {
+    await dispatchOutbox(ctx, { queue, signal: job.signal });
+  });
   if (ctx.database.kind === "pglite") {
     await ctx.database.sql.executeSql("analyze").catch((err) => ctx.logger.warn({ err }, "analyze failed"));
   }
@@ -25,8 +36,18 @@ export async function startWorker(
     opts.scheduler === false
       ? null
       : startScheduler(ctx, queue, { intervalMs: opts.schedulerIntervalMs ?? 15_000 });
+  // A safety net under the queued dispatches: pushes left due (after a crash, say) are picked up.
+  const sweep =
+    opts.scheduler === false
+      ? null
+      : setInterval(() => {
+          void scheduleNext(ctx, queue).catch((err) => ctx.logger.warn({ err }, "outbox sweep failed"));
+        }, 30_000);
+  sweep?.unref();
+  if (opts.scheduler !== false) await scheduleNext(ctx, queue).catch(() => {});
   return {
     async stop() {
+      if (sweep) clearInterval(sweep);
       await scheduler?.stop();
     },
   };

@@ -12,6 +12,7 @@ import { authRoutes } from "./routes/auth.ts";
 import { connectionRoutes } from "./routes/connections.ts";
 import { documentRoutes } from "./routes/documents.ts";
 import { eventRoutes } from "./routes/events.ts";
+import { fulfilmentRoutes } from "./routes/fulfilment.ts";
 import { integrationRoutes } from "./routes/integrations.ts";
 import { orderRoutes } from "./routes/orders.ts";
 import { syncRunRoutes } from "./routes/sync-runs.ts";
@@ -54,6 +55,7 @@ export function routeTable(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     ...authRoutes(ctx),
     ...connectionRoutes(ctx, deps),
     ...documentRoutes(ctx, deps),
+    ...fulfilmentRoutes(ctx, deps),
     ...orderRoutes(ctx, deps),
     ...syncRunRoutes(ctx, deps),
     ...integrationRoutes(ctx, deps),

@@ -61,6 +61,14 @@ export interface MarketplaceManifest {
   config: readonly ConfigField[];
   capabilities: Capabilities;
   rateLimit: RateLimitPolicy;
+  /**
+   * Raw statuses a seller may set through the API (canonical spelling), for "set status" actions;
+   * empty when the marketplace takes none. `shippedStatus` is the one "mark shipped" sets.
+   */
+  settableStatuses?: readonly string[];
+  shippedStatus?: string | null;
+  /** Other spellings of settable statuses (BrickOwl's numeric ids) → the canonical one. */
+  statusAliases?: Readonly<Record<string, string>>;
   /** Link to an order on the marketplace, for "View on …". */
   orderUrl?: (externalId: string) => string;
   /** Hidden from people (the fake adapter used by tests). */
@@ -150,4 +158,8 @@ export interface MarketplaceAdapter<C = unknown> {
   fetchNotices: ((ctx: AdapterContext) => Promise<WebhookNotice>) | null;
   pushShipment: ((ctx: AdapterContext, push: ShipmentPush) => Promise<void>) | null;
   pushStatus: ((ctx: AdapterContext, push: StatusPush) => Promise<void>) | null;
+  /** BrickLink's "Drive Thru" e-mail to the buyer; null where the marketplace has none. */
+  pushDriveThru?: ((ctx: AdapterContext, externalOrderId: string) => Promise<void>) | null;
+  /** The unified status of a raw one (to apply a confirmed status push locally). */
+  mapStatus?: (raw: string) => import("../core/status.ts").OrderStatus;
 }

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { and, asc, desc, eq, gte, inArray, isNull, lt, type SQL, sql } from "drizzle-orm";
+import { AppError } from "../../core/errors.ts";
 import { type OrderInput, orderInputSchema, type UnifiedOrder } from "../../core/order.ts";
 import type { OrderStatus } from "../../core/status.ts";
 import { bulkInsert } from "../bulk.ts";
@@ -521,4 +522,48 @@ export async function getOrderDetail(db: DbOrTx, accountId: number, id: number) 
       .orderBy(asc(orderEvents.at), asc(orderEvents.id)),
   ]);
   return { order, lines, events };
+}
+
+/**
+ * Order refs (ids or numbers such as BL-123, any case) → ids in one query, in the order given,
+ * duplicates dropped; refs that name no order of the account are answered as a 404 naming them.
+ */
+export async function orderIdsOrThrow(
+  db: DbOrTx,
+  accountId: number,
+  refs: (number | string)[],
+): Promise<number[]> {
+  const wanted = refs.map((r) => String(r).trim()).filter(Boolean);
+  if (wanted.length === 0) return [];
+  const numeric = [...new Set(wanted.filter((r) => /^\d+$/.test(r)).map(Number))];
+  const numbers = [...new Set(wanted.map((r) => r.toLowerCase()))];
+  const rows = await db
+    .select({ id: orders.id, number: orders.number })
+    .from(orders)
+    .where(
+      and(
+        eq(orders.accountId, accountId),
+        numeric.length
+          ? sql`(${inArray(orders.id, numeric)} or ${inArray(sql`lower(${orders.number})`, numbers)})`
+          : inArray(sql`lower(${orders.number})`, numbers),
+      ),
+    );
+  const byNumber = new Map(rows.map((r) => [r.number.toLowerCase(), r.id]));
+  const byId = new Set(rows.map((r) => r.id));
+  const ids: number[] = [];
+  const missing: string[] = [];
+  for (const r of wanted) {
+    const id = /^\d+$/.test(r) && byId.has(Number(r)) ? Number(r) : byNumber.get(r.toLowerCase());
+    if (id === undefined) missing.push(r);
+    else if (!ids.includes(id)) ids.push(id);
+  }
+  if (missing.length) {
+    throw new AppError(
+      404,
+      "not_found",
+      `orders not found: ${missing.slice(0, 20).join(", ")}${missing.length > 20 ? ` and ${missing.length - 20} more` : ""}`,
+      { missing },
+    );
+  }
+  return ids;
 }

@@ -1,9 +1,10 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { z } from "zod";
 import type { AppContext } from "../../context.ts";
-import { AppError, badRequest, notFound } from "../../core/errors.ts";
+import { badRequest, notFound } from "../../core/errors.ts";
 import { getAccount } from "../../db/repos/accounts.ts";
-import { accounts, orders } from "../../db/schema.ts";
+import { orderIdsOrThrow } from "../../db/repos/orders.ts";
+import { accounts } from "../../db/schema.ts";
 import {
   DOCUMENT_KINDS,
   type DocumentSettings,
@@ -40,42 +41,8 @@ function documentSettings(raw: unknown): DocumentSettings {
 
 /** Shipping labels, pick sheets, packing slips and CSV for selected orders or a filter. */
 export function documentRoutes(ctx: AppContext, _deps: HttpDeps): RouteDef[] {
-  /** Order refs → ids in one query; unknown refs are named in a 404. */
   async function resolveRefs(accountId: number, refs: (number | string)[]): Promise<number[]> {
-    const wanted = refs.map((r) => String(r));
-    const numeric = [...new Set(wanted.filter((r) => /^\d+$/.test(r)).map(Number))];
-    const numbers = [...new Set(wanted.map((r) => r.toLowerCase()))];
-    const rows = await ctx.db
-      .select({ id: orders.id, number: orders.number })
-      .from(orders)
-      .where(
-        and(
-          eq(orders.accountId, accountId),
-          numeric.length
-            ? sql`(${inArray(orders.id, numeric)} or ${inArray(sql`lower(${orders.number})`, numbers)})`
-            : inArray(sql`lower(${orders.number})`, numbers),
-        ),
-      );
-    const byNumber = new Map(rows.map((r) => [r.number.toLowerCase(), r.id]));
-    const byId = new Set(rows.map((r) => r.id));
-    const ids: number[] = [];
-    const missing: string[] = [];
-    for (const r of wanted) {
-      const id = /^\d+$/.test(r) && byId.has(Number(r)) ? Number(r) : byNumber.get(r.toLowerCase());
-      if (id === undefined) missing.push(r);
-      else if (!ids.includes(id)) ids.push(id);
-    }
-    if (missing.length) {
-      throw new AppError(
-        404,
-        "not_found",
-        `orders not found: ${missing.slice(0, 20).join(", ")}${missing.length > 20 ? ` and ${missing.length - 20} more` : ""}`,
-        {
-          missing,
-        },
-      );
-    }
-    return ids;
+    return orderIdsOrThrow(ctx.db, accountId, refs);
   }
 
   return [

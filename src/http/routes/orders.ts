@@ -4,9 +4,11 @@ import { notFound } from "../../core/errors.ts";
 import { ORDER_STATUSES } from "../../core/status.ts";
 import { findOrderId, getOrderDetail, listOrders, ORDER_SORTS } from "../../db/repos/orders.ts";
 import { requestSync } from "../../sync/engine.ts";
+import { pushesForOrders } from "../../sync/outbox.ts";
 import type { HttpDeps } from "../deps.ts";
 import { defineRoute, type RouteDef } from "../route.ts";
 import { orderDetailView, orderRowView } from "../views.ts";
+import { pushView } from "./fulfilment.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: any element schema that reads a string
 const csv = <T extends z.ZodType<any, any>>(item: T) =>
@@ -78,7 +80,13 @@ export function orderRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
         const id = await resolve(auth!.accountId!, params.ref);
         const d = await getOrderDetail(ctx.db, auth!.accountId!, id);
         if (!d) throw notFound(`order ${params.ref}`);
-        return { order: orderDetailView(d.order, d.lines, d.events, query.raw === "1") };
+        const pushes = await pushesForOrders(ctx, auth!.accountId!, [id]);
+        return {
+          order: {
+            ...orderDetailView(d.order, d.lines, d.events, query.raw === "1"),
+            pushes: pushes.map((p) => pushView(p)),
+          },
+        };
       },
     }),
     defineRoute({

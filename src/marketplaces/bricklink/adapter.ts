@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { AdapterContext, MarketplaceAdapter } from "../types.ts";
 import { BrickLinkClient } from "./client.ts";
 import { bricklinkManifest } from "./manifest.ts";
-import { mapOrder, mapSummary } from "./mapping.ts";
+import { mapBrickLinkStatus, mapOrder, mapSummary } from "./mapping.ts";
 import { noticeFromNotifications } from "./webhooks.ts";
 
 /** BrickLink has no paging: one list call is the whole store; the cursor remembers the newest change. */
@@ -65,4 +65,8 @@ export const bricklinkAdapter: MarketplaceAdapter<BrickLinkCheckpoint> = {
   async pushStatus(ctx, push) {
     await client(ctx).updateOrderStatus(push.externalOrderId, push.rawStatus);
   },
+  async pushDriveThru(ctx, externalOrderId) {
+    await client(ctx).driveThru(externalOrderId, false);
+  },
+  mapStatus: (raw) => mapBrickLinkStatus(raw),
 };

@@ -38,5 +38,7 @@ export const bricklinkManifest: MarketplaceManifest = {
     orderIntakeReserve: 0.2,
     defaultDailyBudget: 5_000,
   },
+  settableStatuses: ["PROCESSING", "READY", "PAID", "PACKED", "SHIPPED", "COMPLETED"],
+  shippedStatus: "SHIPPED",
   orderUrl: (id) => `https://www.bricklink.com/orderDetail.asp?ID=${id}`,
 };

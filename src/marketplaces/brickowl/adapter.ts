@@ -3,7 +3,7 @@ import { MarketplaceError } from "../../core/errors.ts";
 import type { AdapterContext, MarketplaceAdapter } from "../types.ts";
 import { BrickOwlClient, LIST_LIMIT } from "./client.ts";
 import { brickowlManifest } from "./manifest.ts";
-import { BRICKOWL_STATUSES, brickOwlStatusId, mapOrder, mapSummary } from "./mapping.ts";
+import { BRICKOWL_STATUSES, brickOwlStatusId, mapBrickOwlStatus, mapOrder, mapSummary } from "./mapping.ts";
 import type { BrickOwlOrderListEntry } from "./types.ts";
 
 /**
@@ -130,5 +130,10 @@ export const brickowlAdapter: MarketplaceAdapter<BrickOwlCheckpoint> = {
       });
     }
     await client(ctx).setOrderStatus(push.externalOrderId, id);
+  },
+  pushDriveThru: null,
+  mapStatus: (raw) => {
+    const id = brickOwlStatusId(raw);
+    return mapBrickOwlStatus(id === null ? raw : String(id));
   },
 };

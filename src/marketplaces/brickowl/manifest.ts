@@ -33,5 +33,25 @@ export const brickowlManifest: MarketplaceManifest = {
     orderIntakeReserve: 0.2,
     defaultDailyBudget: null,
   },
+  // order/set_status takes ids 1–7: Pending (0) and Cancelled (8) cannot be set.
+  settableStatuses: [
+    "Payment Submitted",
+    "Payment Received",
+    "Processing",
+    "Processed",
+    "Shipped",
+    "Received",
+    "On Hold",
+  ],
+  shippedStatus: "Shipped",
+  statusAliases: {
+    "1": "Payment Submitted",
+    "2": "Payment Received",
+    "3": "Processing",
+    "4": "Processed",
+    "5": "Shipped",
+    "6": "Received",
+    "7": "On Hold",
+  },
   orderUrl: (id) => `https://www.brickowl.com/mystore/orders/history/${id}`,
 };

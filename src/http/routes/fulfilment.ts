@@ -1,0 +1,184 @@
+import { and, desc, eq, inArray } from "drizzle-orm";
+import { z } from "zod";
+import type { AppContext } from "../../context.ts";
+import { notFound } from "../../core/errors.ts";
+import { orderIdsOrThrow } from "../../db/repos/orders.ts";
+import { orders, outbox } from "../../db/schema.ts";
+import { annotateOrder, setMarketplaceStatus, shipOrders } from "../../fulfillment/shipments.ts";
+import { type OutboxRow, retryPushes } from "../../sync/outbox.ts";
+import type { HttpDeps } from "../deps.ts";
+import { defineRoute, idParam, type RouteDef } from "../route.ts";
+
+const refs = z
+  .array(z.union([z.number().int().positive(), z.string().trim().min(1).max(100)]))
+  .min(1, "name at least one order")
+  .max(1000);
+
+const isoDate = z
+  .string()
+  .refine((s) => !Number.isNaN(Date.parse(s)), "must be an ISO date such as 2026-11-22")
+  .transform((s) => new Date(s));
+
+/** A push as the seller sees it on the order: what, where, and how it went. */
+export function pushView(r: OutboxRow, number?: string) {
+  const p = r.payload as { action?: string; marketplace?: string; steps?: unknown[]; done?: number };
+  return {
+    id: r.id,
+    orderId: r.orderId,
+    ...(number ? { number } : {}),
+    kind: r.kind,
+    action: p.action ?? null,
+    marketplace: p.marketplace ?? null,
+    state: r.status === "sending" ? "pending" : r.status,
+    steps: p.steps ?? [],
+    stepsDone: p.done ?? 0,
+    attempts: r.attempts,
+    nextAttemptAt: r.status === "pending" || r.status === "sending" ? r.nextAttemptAt : null,
+    lastError: r.lastError,
+    createdAt: r.createdAt,
+    sentAt: r.sentAt,
+  };
+}
+
+export function fulfilmentRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
+  return [
+    defineRoute({
+      method: "POST",
+      url: "/api/fulfilment/ship",
+      auth: ["owner", "staff", "picker"],
+      summary:
+        "Mark orders shipped: tracking (number or URL), ship date, the marketplace's shipped status, optional Drive Thru; one parcel with combine. dryRun shows what would be sent where",
+      tags: ["fulfilment"],
+      status: 202,
+      body: z
+        .object({
+          orders: refs,
+          carrier: z.string().trim().max(100).optional(),
+          trackingNumber: z.string().trim().min(1).max(200).optional(),
+          trackingUrl: z.url().max(500).optional(),
+          shippedAt: isoDate.optional(),
+          setStatus: z.boolean().optional(),
+          driveThru: z.boolean().optional(),
+          combine: z.boolean().optional(),
+          lines: z.array(z.number().int().positive()).optional(),
+          dryRun: z.boolean().optional(),
+        })
+        .strict(),
+      async handler({ auth, body }) {
+        const ids = await orderIdsOrThrow(ctx.db, auth!.accountId!, body.orders);
+        const pushes = await shipOrders(ctx, deps.queue, {
+          accountId: auth!.accountId!,
+          userId: auth!.userId,
+          orderIds: ids,
+          carrier: body.carrier ?? null,
+          trackingNumber: body.trackingNumber ?? null,
+          trackingUrl: body.trackingUrl ?? null,
+          ...(body.shippedAt ? { shippedAt: body.shippedAt } : {}),
+          ...(body.setStatus !== undefined ? { setStatus: body.setStatus } : {}),
+          driveThru: Boolean(body.driveThru),
+          combine: Boolean(body.combine),
+          lineIds: body.lines ?? null,
+          dryRun: Boolean(body.dryRun),
+        });
+        return { dryRun: Boolean(body.dryRun), pushes };
+      },
+    }),
+    defineRoute({
+      method: "POST",
+      url: "/api/fulfilment/status",
+      auth: ["owner", "staff"],
+      summary:
+        "Set a marketplace status on orders (PACKED on BrickLink, Processing on BrickOwl); dryRun shows the plan",
+      tags: ["fulfilment"],
+      status: 202,
+      body: z
+        .object({ orders: refs, status: z.string().trim().min(1).max(50), dryRun: z.boolean().optional() })
+        .strict(),
+      async handler({ auth, body }) {
+        const ids = await orderIdsOrThrow(ctx.db, auth!.accountId!, body.orders);
+        const pushes = await setMarketplaceStatus(ctx, deps.queue, {
+          accountId: auth!.accountId!,
+          userId: auth!.userId,
+          orderIds: ids,
+          status: body.status,
+          dryRun: Boolean(body.dryRun),
+        });
+        return { dryRun: Boolean(body.dryRun), pushes };
+      },
+    }),
+    defineRoute({
+      method: "GET",
+      url: "/api/pushes",
+      auth: "user",
+      summary: "Pushes to marketplaces (state pending, sent or failed), newest first",
+      tags: ["fulfilment"],
+      query: z.object({
+        state: z.enum(["pending", "sent", "failed"]).optional(),
+        limit: z.coerce.number().int().min(1).max(500).optional(),
+      }),
+      async handler({ auth, query }) {
+        const states =
+          query.state === "pending" ? (["pending", "sending"] as const) : query.state ? [query.state] : null;
+        const rows = await ctx.db
+          .select({ push: outbox, number: orders.number })
+          .from(outbox)
+          .leftJoin(orders, eq(orders.id, outbox.orderId))
+          .where(
+            and(
+              eq(outbox.accountId, auth!.accountId!),
+              states ? inArray(outbox.status, [...states]) : undefined,
+            ),
+          )
+          .orderBy(desc(outbox.id))
+          .limit(query.limit ?? 100);
+        return { pushes: rows.map((r) => pushView(r.push, r.number ?? undefined)) };
+      },
+    }),
+    defineRoute({
+      method: "POST",
+      url: "/api/pushes/:id/retry",
+      auth: ["owner", "staff"],
+      summary: "Send a failed push again",
+      tags: ["fulfilment"],
+      status: 202,
+      params: idParam,
+      async handler({ auth, params }) {
+        const [row] = await retryPushes(ctx, auth!.accountId!, [params.id]);
+        if (!row) throw notFound("failed push");
+        await deps.queue.send("outbox.dispatch", {});
+        deps.queue.nudge?.("outbox.dispatch");
+        return { push: pushView(row) };
+      },
+    }),
+    defineRoute({
+      method: "PATCH",
+      url: "/api/orders/:ref",
+      auth: ["owner", "staff", "picker"],
+      summary: "The seller's internal note and tags on an order (never sent to the marketplace)",
+      tags: ["orders"],
+      params: z.object({ ref: z.string().min(1).max(100) }),
+      body: z
+        .object({
+          internalNote: z.string().max(5000).nullable().optional(),
+          tags: z.array(z.string().trim().min(1).max(50)).max(50).optional(),
+        })
+        .strict()
+        .refine((b) => b.internalNote !== undefined || b.tags !== undefined, "give internalNote or tags"),
+      async handler({ auth, params, body }) {
+        const [id] = await orderIdsOrThrow(ctx.db, auth!.accountId!, [params.ref]);
+        await annotateOrder(ctx, {
+          accountId: auth!.accountId!,
+          userId: auth!.userId,
+          orderId: id!,
+          ...(body.internalNote !== undefined ? { internalNote: body.internalNote } : {}),
+          ...(body.tags !== undefined ? { tags: body.tags } : {}),
+        });
+        const [o] = await ctx.db
+          .select({ internalNote: orders.internalNote, tags: orders.tags })
+          .from(orders)
+          .where(eq(orders.id, id!));
+        return { order: { id, ...o } };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,254 @@
+import { and, asc, eq, inArray, min, sql } from "drizzle-orm";
+import type { AppContext } from "../context.ts";
+import { isMarketplaceError } from "../core/errors.ts";
+import { type ConnectionRow, connectionSecrets } from "../db/repos/connections.ts";
+import { connections, outbox } from "../db/schema.ts";
+import type { JobQueue } from "../jobs/queue.ts";
+import { getAdapter } from "../marketplaces/registry.ts";
+import type { AdapterContext, MarketplaceAdapter } from "../marketplaces/types.ts";
+import { createBudget } from "./budget.ts";
+import { classify, defaultRetryPolicy, type RetryPolicy } from "./retry.ts";
+
+export type OutboxRow = typeof outbox.$inferSelect;
+
+/** Claimed rows are leased this long; a process that dies mid-push gives its row back when it expires. */
+const LEASE_MS = 120_000;
+/** Transient failures are retried this many times before a person is asked. */
+export const MAX_PUSH_ATTEMPTS = 8;
+
+export interface PushContext {
+  adapter: MarketplaceAdapter<unknown>;
+  actx: AdapterContext;
+  connection: ConnectionRow;
+  /** Stores progress of a multi-step push, so a retry continues where it stopped. */
+  saveProgress(payload: unknown): Promise<void>;
+}
+
+/**
+ * What a kind of outbox row does. `push` performs the marketplace calls (throwing MarketplaceErrors
+ * as they come); `onSent`/`onFailed` run in the transaction that settles the row.
+ */
+export interface OutboxHandler {
+  push(row: OutboxRow, p: PushContext): Promise<void>;
+  onSent?(
+    tx: Parameters<Parameters<AppContext["db"]["transaction"]>[0]>[0],
+    row: OutboxRow,
+    at: Date,
+  ): Promise<void>;
+  onFailed?(
+    tx: Parameters<Parameters<AppContext["db"]["transaction"]>[0]>[0],
+    row: OutboxRow,
+    reason: string,
+    at: Date,
+  ): Promise<void>;
+}
+
+const handlers = new Map<string, OutboxHandler>();
+export function registerOutboxHandler(kind: string, h: OutboxHandler): void {
+  handlers.set(kind, h);
+}
+
+/** Takes the next due row (quantity pushes before others by priority), leased to this process. */
+async function claim(ctx: AppContext, now: Date): Promise<OutboxRow | null> {
+  const lease = new Date(now.getTime() + LEASE_MS);
+  const rows = await ctx.db.execute<Record<string, unknown>>(sql`
+    update ${outbox} set status = 'sending', attempts = ${outbox.attempts} + 1, next_attempt_at = ${lease}
+    where ${outbox.id} = (
+      select id from ${outbox}
+      where status in ('pending', 'sending') and next_attempt_at <= ${now}
+      order by priority, id
+      limit 1
+      for update skip locked
+    )
+    returning id`);
+  const id =
+    (rows as unknown as { rows?: { id: number }[] }).rows?.[0]?.id ??
+    (rows as unknown as { id: number }[])[0]?.id;
+  if (id === undefined) return null;
+  const [row] = await ctx.db
+    .select()
+    .from(outbox)
+    .where(eq(outbox.id, Number(id)));
+  return row ?? null;
+}
+
+export interface DispatchResult {
+  sent: number;
+  retried: number;
+  failed: number;
+}
+
+/**
+ * Sends due outbox rows until none is due: each row's push runs through the connection's budget;
+ * success settles it, a transient failure or a spent budget puts it back with a time, anything a
+ * person has to fix fails it with the marketplace's reason. Nothing is dropped.
+ */
+export async function dispatchOutbox(
+  ctx: AppContext,
+  opts: { queue?: JobQueue; signal?: AbortSignal; retryPolicy?: RetryPolicy; maxRows?: number } = {},
+): Promise<DispatchResult> {
+  const result: DispatchResult = { sent: 0, retried: 0, failed: 0 };
+  const policy = opts.retryPolicy ?? defaultRetryPolicy;
+  const budgets = new Map<number, ReturnType<typeof createBudget>>();
+  try {
+    for (let n = 0; n < (opts.maxRows ?? 10_000); n++) {
+      if (opts.signal?.aborted) break;
+      const now = ctx.clock.now();
+      const row = await claim(ctx, now);
+      if (!row) break;
+      const handler = handlers.get(row.kind);
+      const [conn] = await ctx.db.select().from(connections).where(eq(connections.id, row.connectionId));
+      if (!handler || !conn) {
+        await settleFailed(ctx, row, handler, !handler ? `no handler for ${row.kind}` : "connection removed");
+        result.failed++;
+        continue;
+      }
+      const adapter = getAdapter(conn.marketplace) as MarketplaceAdapter<unknown>;
+      let budget = budgets.get(conn.id);
+      if (!budget) {
+        budget = createBudget(
+          ctx,
+          conn,
+          adapter.manifest,
+          row.kind.startsWith("stock") ? "stock" : "fulfilment",
+        );
+        budgets.set(conn.id, budget);
+      }
+      const secrets = connectionSecrets(ctx.box, conn);
+      for (const v of Object.values(secrets)) ctx.secrets.add(v);
+      const actx: AdapterContext = {
+        connectionId: conn.id,
+        baseUrl: conn.baseUrl,
+        config: conn.config,
+        secrets,
+        http: ctx.http,
+        budget,
+        clock: ctx.clock,
+        logger: ctx.logger.child({ outboxId: row.id, connectionId: conn.id, marketplace: conn.marketplace }),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      };
+      let payload = row.payload;
+      try {
+        await handler.push(row, {
+          adapter,
+          actx,
+          connection: conn,
+          async saveProgress(p) {
+            payload = p;
+            await ctx.db.update(outbox).set({ payload: p }).where(eq(outbox.id, row.id));
+          },
+        });
+        const at = ctx.clock.now();
+        await ctx.db.transaction(async (tx) => {
+          await tx
+            .update(outbox)
+            .set({ status: "sent", sentAt: at, lastError: null, payload })
+            .where(eq(outbox.id, row.id));
+          await handler.onSent?.(tx, { ...row, payload }, at);
+        });
+        result.sent++;
+        await ctx.events.publish(row.accountId, {
+          type: "push.updated",
+          pushId: row.id,
+          orderId: row.orderId,
+          state: "sent",
+        });
+      } catch (err) {
+        if (opts.signal?.aborted) {
+          // Stopping: the row goes back as it was; the lease makes sure nobody else took it meanwhile.
+          await ctx.db
+            .update(outbox)
+            .set({ status: "pending", nextAttemptAt: ctx.clock.now() })
+            .where(eq(outbox.id, row.id));
+          break;
+        }
+        const d = classify(err, row.attempts, policy);
+        const message = err instanceof Error ? err.message : String(err);
+        const ambiguous = isMarketplaceError(err) && err.kind === "ambiguous_write";
+        if (
+          (d.retry && row.attempts < MAX_PUSH_ATTEMPTS) ||
+          (ambiguous && row.attempts < MAX_PUSH_ATTEMPTS)
+        ) {
+          // An ambiguous write is looked at again shortly: the handler reads back before repeating it.
+          const delay = ambiguous ? Math.max(1_000, d.delayMs) : d.delayMs;
+          await ctx.db
+            .update(outbox)
+            .set({
+              status: "pending",
+              nextAttemptAt: new Date(ctx.clock.now().getTime() + delay),
+              lastError: message,
+              payload: ambiguous ? { ...(payload as object), ambiguous: true } : payload,
+              // Waits the marketplace imposed (rate limits) do not use up attempts.
+              ...(d.burnsAttempt ? {} : { attempts: Math.max(0, row.attempts - 1) }),
+            })
+            .where(eq(outbox.id, row.id));
+          result.retried++;
+          await ctx.events.publish(row.accountId, {
+            type: "push.updated",
+            pushId: row.id,
+            orderId: row.orderId,
+            state: "pending",
+          });
+        } else {
+          await settleFailed(ctx, { ...row, payload }, handler, message);
+          result.failed++;
+        }
+      }
+    }
+  } finally {
+    for (const b of budgets.values()) await b.release().catch(() => {});
+  }
+  if (opts.queue) await scheduleNext(ctx, opts.queue);
+  return result;
+}
+
+async function settleFailed(
+  ctx: AppContext,
+  row: OutboxRow,
+  handler: OutboxHandler | undefined,
+  reason: string,
+) {
+  const at = ctx.clock.now();
+  await ctx.db.transaction(async (tx) => {
+    await tx
+      .update(outbox)
+      .set({ status: "failed", lastError: reason, payload: row.payload })
+      .where(eq(outbox.id, row.id));
+    await handler?.onFailed?.(tx, row, reason, at);
+  });
+  ctx.logger.warn({ outboxId: row.id, reason }, "push failed; it needs a person");
+  await ctx.events.publish(row.accountId, {
+    type: "push.updated",
+    pushId: row.id,
+    orderId: row.orderId,
+    state: "failed",
+  });
+}
+
+/** Queues the dispatcher for the earliest row still waiting (retries, budget waits). */
+export async function scheduleNext(ctx: AppContext, queue: JobQueue): Promise<void> {
+  const [next] = await ctx.db
+    .select({ at: min(outbox.nextAttemptAt) })
+    .from(outbox)
+    .where(inArray(outbox.status, ["pending", "sending"]));
+  if (next?.at) await queue.send("outbox.dispatch", {}, { startAfter: next.at, singletonKey: "outbox" });
+}
+
+/** Puts failed pushes back in line (the seller's "Retry"). Returns the rows reset. */
+export async function retryPushes(ctx: AppContext, accountId: number, ids: number[]): Promise<OutboxRow[]> {
+  if (ids.length === 0) return [];
+  return ctx.db
+    .update(outbox)
+    .set({ status: "pending", attempts: 0, nextAttemptAt: ctx.clock.now() })
+    .where(and(eq(outbox.accountId, accountId), inArray(outbox.id, ids), eq(outbox.status, "failed")))
+    .returning();
+}
+
+export async function pushesForOrders(ctx: AppContext, accountId: number, orderIds: number[]) {
+  if (orderIds.length === 0) return [];
+  return ctx.db
+    .select()
+    .from(outbox)
+    .where(and(eq(outbox.accountId, accountId), inArray(outbox.orderId, orderIds)))
+    .orderBy(asc(outbox.id));
+}
