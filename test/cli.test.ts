@@ -203,6 +203,9 @@ describe("orderhub CLI", () => {
     );
     expect(labels.code, labels.stderr).toBe(0);
     expect(readFileSync(labels.json().file).subarray(0, 5).toString()).toBe("%PDF-");
+    const ship = cli("ship", "FK-1001", "--tracking", "X1", "--json");
+    expect(ship.code).toBe(1);
+    expect(ship.json().error.message).toMatch(/FK-1001: Fake marketplace takes no shipment updates/);
     const none = cli("export", "pick-sheet", "--json");
     expect(none.code).toBe(1);
     expect(none.json().error.message).toMatch(/no orders selected/);

@@ -488,6 +488,16 @@ orders
               { key: "price", label: "PRICE", right: true },
             ],
           ),
+          ...((o.pushes as Record<string, unknown>[] | undefined)?.length
+            ? [
+                "",
+                "Pushes:",
+                ...(o.pushes as Record<string, unknown>[]).map(
+                  (p) =>
+                    `  #${p.id} ${p.action} → ${p.marketplace}: ${p.state}${p.lastError ? ` (${p.lastError})` : ""}`,
+                ),
+              ]
+            : []),
         ].join("\n");
       });
     }),
@@ -582,6 +592,127 @@ program
         reportError(opts, err);
       }
     },
+  );
+
+// ------------------------------------------------------------------ fulfilment
+
+interface PlannedPushView {
+  orderId: number;
+  number: string;
+  marketplace: string;
+  calls: string[];
+  pushId?: number;
+  duplicate?: boolean;
+}
+
+function planText(res: { dryRun: boolean; pushes: PlannedPushView[] }): string {
+  const lines = res.pushes.map((p) => {
+    const what = p.calls.length ? p.calls.join("; ") : "nothing to send";
+    const tag = res.dryRun ? "would send" : p.duplicate ? "already queued" : `queued (push ${p.pushId})`;
+    return `  ${p.number}: ${what} — ${tag}`;
+  });
+  const head = res.dryRun
+    ? `Dry run for ${res.pushes.length} order${res.pushes.length === 1 ? "" : "s"}:`
+    : `Queued for ${res.pushes.length} order${res.pushes.length === 1 ? "" : "s"}:`;
+  return [head, ...lines].join("\n");
+}
+
+/** Without a server the pushes are sent here and now (what `jobs run --until-idle` would do). */
+async function sendNow(api: ApiClient): Promise<void> {
+  if (api.local) await api.local.queue.runUntilIdle();
+}
+
+program
+  .command("ship <orders...>")
+  .description("mark orders shipped: tracking and ship date to the marketplace, then its shipped status")
+  .option("--carrier <name>", "carrier (DHL, Royal Mail, …)")
+  .option("--tracking <number>", "tracking number")
+  .option("--tracking-url <url>", "tracking link, when there is no number")
+  .option("--date <date>", "ship date (ISO date; default today)")
+  .option("--lines <ids>", "line ids for a partial shipment (only where the marketplace ships by line)")
+  .option("--no-status", "send the tracking only, leave the marketplace status as it is")
+  .option("--drive-thru", "BrickLink: also send the Drive Thru e-mail")
+  .option("--combine", "one parcel: refuse unless the orders go to the same recipient")
+  .option("--dry-run", "show what would be sent where, send nothing")
+  .action(async (refs: string[], o: Record<string, string | boolean | undefined>, cmd: Command) =>
+    withApi(cmd, async (api, opts) => {
+      const res = await api.call<{ dryRun: boolean; pushes: PlannedPushView[] }>(
+        "POST",
+        "/api/fulfilment/ship",
+        {
+          orders: refs.flatMap((r) => r.split(",")).filter(Boolean),
+          ...(typeof o.carrier === "string" ? { carrier: o.carrier } : {}),
+          ...(typeof o.tracking === "string" ? { trackingNumber: o.tracking } : {}),
+          ...(typeof o.trackingUrl === "string" ? { trackingUrl: o.trackingUrl } : {}),
+          ...(typeof o.date === "string" ? { shippedAt: o.date } : {}),
+          ...(typeof o.lines === "string" ? { lines: o.lines.split(",").map(Number) } : {}),
+          ...(o.status === false ? { setStatus: false } : {}),
+          ...(o.driveThru ? { driveThru: true } : {}),
+          ...(o.combine ? { combine: true } : {}),
+          ...(o.dryRun ? { dryRun: true } : {}),
+        },
+      );
+      if (!res.dryRun) await sendNow(api);
+      print(opts, res, () => planText(res));
+    }),
+  );
+
+orders
+  .command("set-status <orders...>")
+  .description("set a marketplace status (BrickLink PACKED, BrickOwl Processing, …)")
+  .requiredOption("--status <status>", "the marketplace's status name (or BrickOwl's status id)")
+  .option("--dry-run", "show what would be sent where, send nothing")
+  .action(async (refs: string[], o: { status: string; dryRun?: boolean }, cmd: Command) =>
+    withApi(cmd, async (api, opts) => {
+      const res = await api.call<{ dryRun: boolean; pushes: PlannedPushView[] }>(
+        "POST",
+        "/api/fulfilment/status",
+        {
+          orders: refs.flatMap((r) => r.split(",")).filter(Boolean),
+          status: o.status,
+          ...(o.dryRun ? { dryRun: true } : {}),
+        },
+      );
+      if (!res.dryRun) await sendNow(api);
+      print(opts, res, () => planText(res));
+    }),
+  );
+
+const pushes = program.command("pushes").description("pushes to marketplaces: state and retry");
+pushes
+  .command("list")
+  .option("--state <state>", "pending | sent | failed")
+  .action(async (o: { state?: string }, cmd: Command) =>
+    withApi(cmd, async (api, opts) => {
+      const res = await api.call<{ pushes: Record<string, unknown>[] }>(
+        "GET",
+        `/api/pushes${o.state ? `?state=${encodeURIComponent(o.state)}` : ""}`,
+      );
+      print(opts, res, () =>
+        table(res.pushes, [
+          { key: "id", label: "PUSH", right: true },
+          { key: "number", label: "ORDER" },
+          { key: "marketplace", label: "MARKETPLACE" },
+          { key: "action", label: "ACTION" },
+          { key: "state", label: "STATE" },
+          { key: "attempts", label: "TRIES", right: true },
+          { key: "lastError", label: "LAST ERROR" },
+        ]),
+      );
+    }),
+  );
+pushes
+  .command("retry <id>")
+  .description("send a failed push again")
+  .action(async (id: string, _o: unknown, cmd: Command) =>
+    withApi(cmd, async (api, opts) => {
+      const res = await api.call<{ push: Record<string, unknown> }>(
+        "POST",
+        `/api/pushes/${encodeURIComponent(id)}/retry`,
+      );
+      await sendNow(api);
+      print(opts, res, () => `Push ${id} queued again.`);
+    }),
   );
 
 // ------------------------------------------------------------------ documents

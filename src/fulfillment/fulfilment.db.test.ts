@@ -258,6 +258,28 @@ describe("mark shipped and set status, pushed through the outbox", () => {
     ).toBeDefined();
   });
 
+  it("a push committed just before the process stops is sent by the next process from the persisted job", async () => {
+    const id = [2, 1, 3, 4].flatMap(boOrders)[0]!;
+    const res = await post("/api/fulfilment/ship", {
+      orders: [`BO-${id}`],
+      trackingNumber: "RESTART1",
+      setStatus: false,
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    // "Restart": a new queue and worker in the same database; the dispatch job sent with the push runs.
+    const { JobQueue } = await import("../jobs/queue.ts");
+    const { startWorker } = await import("../worker.ts");
+    const q2 = await JobQueue.start(api.ctx, { work: false });
+    const w = await startWorker(api.ctx, q2, { scheduler: false });
+    try {
+      await q2.runUntilIdle();
+    } finally {
+      await w.stop();
+      await q2.stop();
+    }
+    expect(bo.control.state.orders.get(id)!.order.tracking_number).toBe("RESTART1");
+  });
+
   it("internal notes and tags stay local and show on the timeline", async () => {
     const [o] = await api.ctx.db.select().from(orders).limit(1);
     const res = await api.app.inject({
