@@ -79,7 +79,8 @@ export function connectionRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
       displayName: manifest.displayName,
       orderCount: n?.n ?? 0,
       activeRun: run ? runView(run) : null,
-      ...(manifest.capabilities.webhooks !== "none" ? { webhookUrl: webhookUrl(c) } : {}),
+      // Marketplaces that call a URL of ours (BrickLink's callback); BrickOwl calls a fixed port instead.
+      ...(manifest.capabilities.webhooks === "ping" ? { webhookUrl: webhookUrl(c) } : {}),
       budget: await budgetStatus(ctx, c, manifest),
     };
   }

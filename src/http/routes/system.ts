@@ -1,10 +1,11 @@
-import { sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { hashPassword } from "../../auth/passwords.ts";
 import type { AppContext } from "../../context.ts";
 import { conflict } from "../../core/errors.ts";
-import { createAccount, slugify } from "../../db/repos/accounts.ts";
+import { createAccount, firstAccount, slugify } from "../../db/repos/accounts.ts";
 import { audit, countUsers, insertUser, publicUser } from "../../db/repos/users.ts";
+import { accounts } from "../../db/schema.ts";
 import type { HttpDeps } from "../deps.ts";
 import { defineRoute, openApiDocument, type RouteDef } from "../route.ts";
 
@@ -70,11 +71,21 @@ export function systemRoutes(ctx: AppContext, deps: HttpDeps, all: () => RouteDe
           // Serialise concurrent first runs: only one may win.
           await tx.execute(sql`select pg_advisory_xact_lock(4242)`);
           if ((await countUsers(tx)) > 0) throw conflict("Orderhub is already set up: sign in instead");
-          const account = await createAccount(tx, {
-            name: body.accountName,
-            slug: slugify(body.accountName),
-            ...(body.timezone ? { timezone: body.timezone } : {}),
-          });
+          // The demo may have made the account already (with its demo stores): the owner takes it over.
+          const existing = await firstAccount(tx);
+          const account = existing
+            ? ((
+                await tx
+                  .update(accounts)
+                  .set({ name: body.accountName, ...(body.timezone ? { timezone: body.timezone } : {}) })
+                  .where(eq(accounts.id, existing.id))
+                  .returning()
+              )[0] ?? existing)
+            : await createAccount(tx, {
+                name: body.accountName,
+                slug: slugify(body.accountName),
+                ...(body.timezone ? { timezone: body.timezone } : {}),
+              });
           const user = await insertUser(tx, {
             accountId: account.id,
             email: body.email,

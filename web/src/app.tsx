@@ -1,0 +1,108 @@
+import { useCallback, useEffect, useState } from "react";
+import { ApiError, api, type Me, setCsrf } from "./api.ts";
+import { ErrorText, Toasts } from "./components/ui.tsx";
+import { startLive } from "./live.ts";
+import { IntegrationsPage } from "./pages/integrations.tsx";
+import { LoginPage, SetupPage } from "./pages/login.tsx";
+import { OrdersPage } from "./pages/orders.tsx";
+import { SyncLogPage } from "./pages/sync-log.tsx";
+import { navigate, useLocation } from "./router.ts";
+
+type Gate =
+  | { kind: "loading" }
+  | { kind: "setup" }
+  | { kind: "login" }
+  | { kind: "in"; me: Me }
+  | { kind: "down"; error: unknown };
+
+export function App() {
+  const [gate, setGate] = useState<Gate>({ kind: "loading" });
+  const check = useCallback(async () => {
+    try {
+      const setup = await api<{ needed: boolean }>("GET", "/api/setup");
+      if (setup.needed) return setGate({ kind: "setup" });
+      const me = await api<Me>("GET", "/api/auth/me");
+      setCsrf(me.csrfToken);
+      setGate({ kind: "in", me });
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) setGate({ kind: "login" });
+      else setGate({ kind: "down", error: err });
+    }
+  }, []);
+  useEffect(() => {
+    void check();
+  }, [check]);
+
+  if (gate.kind === "loading") return <div className="center muted">Loading…</div>;
+  if (gate.kind === "down")
+    return (
+      <div className="center">
+        <ErrorText error={gate.error} />
+        <button type="button" onClick={() => void check()}>
+          Try again
+        </button>
+      </div>
+    );
+  if (gate.kind === "setup") return <SetupPage onDone={() => void check()} />;
+  if (gate.kind === "login") return <LoginPage onDone={() => void check()} />;
+  return <Shell me={gate.me} onSignOut={() => setGate({ kind: "login" })} />;
+}
+
+const NAV = [
+  { path: "/", label: "Orders" },
+  { path: "/integrations", label: "Integrations" },
+  { path: "/sync-log", label: "Sync log" },
+];
+
+function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
+  const { path } = useLocation();
+  useEffect(() => startLive(), []);
+  const page = path.startsWith("/integrations") ? (
+    <IntegrationsPage role={me.user.role} />
+  ) : path.startsWith("/sync-log") ? (
+    <SyncLogPage />
+  ) : (
+    <OrdersPage role={me.user.role} />
+  );
+  return (
+    <div className="shell">
+      <header className="topbar">
+        <span className="brand">Orderhub</span>
+        <nav aria-label="Main">
+          {NAV.map((n) => {
+            const active =
+              n.path === "/" ? path === "/" || path.startsWith("/orders") : path.startsWith(n.path);
+            return (
+              <a
+                key={n.path}
+                href={n.path}
+                aria-current={active ? "page" : undefined}
+                onClick={(e) => {
+                  e.preventDefault();
+                  navigate(n.path);
+                }}
+              >
+                {n.label}
+              </a>
+            );
+          })}
+        </nav>
+        <span className="spacer" />
+        <span className="muted account">{me.account?.name}</span>
+        <button
+          type="button"
+          className="small"
+          onClick={async () => {
+            await api("POST", "/api/auth/logout").catch(() => {});
+            setCsrf(null);
+            onSignOut();
+          }}
+        >
+          Sign out
+        </button>
+      </header>
+      <main>{page}</main>
+      <Toasts />
+    </div>
+  );
+}

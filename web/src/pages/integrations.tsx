@@ -1,0 +1,504 @@
+import { type FormEvent, useCallback, useEffect, useState } from "react";
+import { api, type Budget, type Connection, FINAL_RUN_STATES, type Manifest, type SyncRun } from "../api.ts";
+import { CopyButton, Dialog, ErrorText, toast } from "../components/ui.tsx";
+import { duration, formatDateTime, relative } from "../format.ts";
+import { useLive } from "../live.ts";
+
+type Health = { kind: "syncing" | "error" | "stale" | "synced" | "ok" | "never"; text: string };
+
+/** The status light of a card (seed 002): syncing, error, stale after 24 h, synced within the hour. */
+export function health(c: Connection, now = Date.now()): Health {
+  if (c.activeRun) return { kind: "syncing", text: "Syncing" };
+  if (c.lastSyncState === "failed" || (c.lastError && c.lastSyncState !== "completed"))
+    return { kind: "error", text: "Error" };
+  if (!c.lastSyncAt) return { kind: "never", text: "Not synced yet" };
+  const age = now - new Date(c.lastSyncAt).getTime();
+  if (age > 24 * 3_600_000) return { kind: "stale", text: "Stale" };
+  if (age < 3_600_000) return { kind: "synced", text: "Synced" };
+  return { kind: "ok", text: "Synced" };
+}
+
+/** What the seller should do about the connection's last error. */
+function errorAction(message: string): "reconnect" | "wait" | "retry" {
+  if (/refused|credential|api key|token|signature|reconnect/i.test(message)) return "reconnect";
+  if (/budget|rate limit|used up|waiting until/i.test(message)) return "wait";
+  return "retry";
+}
+
+function BudgetChart({ budget }: { budget: Budget }) {
+  const max = Math.max(1, ...budget.byHour.map((h) => h.calls));
+  const w = 240;
+  const h = 48;
+  const bw = w / budget.byHour.length;
+  const colors: Record<string, string> = {
+    orders: "#2563eb",
+    stock: "#16a34a",
+    fulfilment: "#d97706",
+    other: "#6b7280",
+  };
+  return (
+    <svg
+      className="chart"
+      viewBox={`0 0 ${w} ${h + 12}`}
+      role="img"
+      aria-label="API calls per hour over the last 24 hours"
+    >
+      {budget.byHour.map((hr, i) => {
+        let y = h;
+        return (
+          <g key={hr.hour}>
+            <title>{`${new Date(hr.hour).getHours()}:00 — ${hr.calls} calls (${
+              Object.entries(hr.byCategory)
+                .filter(([, n]) => n)
+                .map(([k, n]) => `${k} ${n}`)
+                .join(", ") || "none"
+            })`}</title>
+            {Object.entries(hr.byCategory).map(([cat, n]) => {
+              const bh = (n / max) * h;
+              y -= bh;
+              return n > 0 ? (
+                <rect
+                  key={cat}
+                  x={i * bw + 1}
+                  y={y}
+                  width={bw - 2}
+                  height={bh}
+                  fill={colors[cat] ?? "#999"}
+                />
+              ) : null;
+            })}
+          </g>
+        );
+      })}
+      <line x1="0" y1={h} x2={w} y2={h} stroke="#ccc" />
+      <text x="0" y={h + 11} className="chart-label">
+        24 h ago
+      </text>
+      <text x={w} y={h + 11} textAnchor="end" className="chart-label">
+        now
+      </text>
+    </svg>
+  );
+}
+
+export function IntegrationsPage({ role }: { role: string }) {
+  const [list, setList] = useState<Connection[] | null>(null);
+  const [manifests, setManifests] = useState<Manifest[]>([]);
+  const [error, setError] = useState<unknown>(null);
+  const [runId, setRunId] = useState<number | null>(null);
+  const [connecting, setConnecting] = useState<string | null>(null);
+  const [reconnect, setReconnect] = useState<Connection | null>(null);
+  const load = useCallback(async () => {
+    try {
+      setList((await api<{ connections: Connection[] }>("GET", "/api/connections")).connections);
+      setError(null);
+    } catch (err) {
+      setError(err);
+    }
+  }, []);
+  useEffect(() => {
+    void load();
+    void api<{ marketplaces: Manifest[] }>("GET", "/api/marketplaces").then((r) =>
+      setManifests(r.marketplaces),
+    );
+  }, [load]);
+  useLive((e) => {
+    if (e.type === "connection.updated" || e.type === "sync.progress") void load();
+  });
+  const owner = role === "owner";
+
+  async function sync(c: Connection, mode: "incremental" | "full") {
+    try {
+      const r = await api<{ runId: number }>("POST", `/api/connections/${c.id}/sync`, { mode });
+      setRunId(r.runId);
+    } catch (err) {
+      toast(err instanceof Error ? err.message : String(err), "error");
+    }
+  }
+
+  return (
+    <div className="page">
+      <div className="page-head">
+        <h1>Integrations</h1>
+        {owner ? (
+          <select
+            aria-label="Connect a marketplace"
+            value=""
+            onChange={(e) => setConnecting(e.target.value || null)}
+          >
+            <option value="">Connect a marketplace…</option>
+            {manifests.map((m) => (
+              <option key={m.id} value={m.id}>
+                {m.displayName}
+              </option>
+            ))}
+          </select>
+        ) : null}
+      </div>
+      <ErrorText error={error} />
+      {list && list.length === 0 ? <p className="muted">No marketplace connected yet.</p> : null}
+      <div className="cards">
+        {(list ?? []).map((c) => {
+          const h = health(c);
+          const action = c.lastError ? errorAction(c.lastError) : null;
+          return (
+            <article key={c.id} className="card integration" aria-label={c.name}>
+              <header>
+                <span className={`light light-${h.kind}`} aria-hidden="true" />
+                <div>
+                  <h2>{c.name}</h2>
+                  <span className="muted">
+                    {c.displayName}
+                    {c.storeName ? ` · ${c.storeName}` : ""}
+                    {c.demo ? " · demo" : ""}
+                  </span>
+                </div>
+                <span className={`health health-${h.kind}`}>{h.text}</span>
+              </header>
+              <dl>
+                <dt>Orders synced</dt>
+                <dd>{c.orderCount.toLocaleString()}</dd>
+                <dt>Last sync</dt>
+                <dd title={formatDateTime(c.lastSyncAt)}>{relative(c.lastSyncAt)}</dd>
+                <dt>Next sync</dt>
+                <dd title={formatDateTime(c.nextSyncAt)}>
+                  {c.scheduleEnabled ? (c.nextSyncAt ? relative(c.nextSyncAt) : "soon") : "paused"}
+                </dd>
+                <dt>API budget today</dt>
+                <dd>
+                  {c.budget.usedToday.toLocaleString()} used
+                  {c.budget.limit !== null
+                    ? `, ${c.budget.remainingToday?.toLocaleString()} of ${c.budget.limit.toLocaleString()} left`
+                    : ""}
+                </dd>
+              </dl>
+              <BudgetChart budget={c.budget} />
+              {c.webhookUrl ? (
+                <div className="webhook">
+                  <span className="muted">Push notification URL</span>
+                  <code>{c.webhookUrl}</code>
+                  <CopyButton text={c.webhookUrl} />
+                </div>
+              ) : null}
+              {c.marketplace === "brickowl" ? (
+                <p className="muted small-text">
+                  New-order notifications: BrickOwl's order/notify calls port 42500 — start Orderhub with
+                  --brickowl-notify-port 42500 and register this machine's address with BrickOwl. Polling runs
+                  regardless.
+                </p>
+              ) : null}
+              {c.lastError ? (
+                <div className={`problem problem-${action}`} role="alert">
+                  <p>{c.lastError}</p>
+                  {action === "reconnect" && owner ? (
+                    <button type="button" onClick={() => setReconnect(c)}>
+                      Reconnect
+                    </button>
+                  ) : action === "retry" ? (
+                    <button type="button" onClick={() => void sync(c, "incremental")}>
+                      Retry
+                    </button>
+                  ) : null}
+                </div>
+              ) : null}
+              <footer>
+                {c.activeRun ? (
+                  <button type="button" className="primary" onClick={() => setRunId(c.activeRun!.id)}>
+                    Show progress
+                  </button>
+                ) : (
+                  <>
+                    <button type="button" className="primary" onClick={() => void sync(c, "incremental")}>
+                      Sync now
+                    </button>
+                    <button type="button" onClick={() => void sync(c, "full")}>
+                      Full sync
+                    </button>
+                  </>
+                )}
+                {owner ? (
+                  <button
+                    type="button"
+                    className="danger link"
+                    onClick={async () => {
+                      if (!confirm(`Disconnect ${c.name}? Its orders stay; it stops syncing.`)) return;
+                      await api("DELETE", `/api/connections/${c.id}`).catch((err) =>
+                        toast(String(err), "error"),
+                      );
+                      void load();
+                    }}
+                  >
+                    Disconnect
+                  </button>
+                ) : null}
+              </footer>
+            </article>
+          );
+        })}
+      </div>
+      {runId !== null ? <SyncDialog runId={runId} onClose={() => setRunId(null)} onRun={setRunId} /> : null}
+      {connecting ? (
+        <ConnectDialog
+          manifest={manifests.find((m) => m.id === connecting)!}
+          onClose={() => setConnecting(null)}
+          onDone={(runIdAfter) => {
+            setConnecting(null);
+            void load();
+            if (runIdAfter) setRunId(runIdAfter);
+          }}
+        />
+      ) : null}
+      {reconnect ? (
+        <ConnectDialog
+          manifest={manifests.find((m) => m.id === reconnect.marketplace)!}
+          existing={reconnect}
+          onClose={() => setReconnect(null)}
+          onDone={() => {
+            setReconnect(null);
+            void load();
+          }}
+        />
+      ) : null}
+    </div>
+  );
+}
+
+/** Live progress, then the result: success, or partial with the failed orders and Retry failed. */
+export function SyncDialog({
+  runId,
+  onClose,
+  onRun,
+}: {
+  runId: number;
+  onClose: () => void;
+  onRun: (id: number) => void;
+}) {
+  const [run, setRun] = useState<SyncRun | null>(null);
+  const [showErrors, setShowErrors] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const load = useCallback(async () => {
+    try {
+      setRun((await api<{ run: SyncRun }>("GET", `/api/sync-runs/${runId}`)).run);
+    } catch (err) {
+      setError(err);
+    }
+  }, [runId]);
+  useEffect(() => {
+    void load();
+    const t = setInterval(() => void load(), 1000);
+    return () => clearInterval(t);
+  }, [load]);
+  useLive((e) => {
+    if (e.type === "sync.progress" && e.runId === runId) void load();
+  });
+  const done = run ? FINAL_RUN_STATES.includes(run.state) : false;
+  const total = run?.total ?? null;
+  const pct = run && total ? Math.min(100, Math.round((run.seen / total) * 100)) : null;
+  const title = !run
+    ? "Sync"
+    : !done
+      ? "Syncing orders"
+      : run.state === "completed"
+        ? "Sync complete"
+        : run.state === "completed_with_errors"
+          ? "Sync finished with errors"
+          : run.state === "cancelled"
+            ? "Sync cancelled"
+            : "Sync failed";
+  return (
+    <Dialog title={title} onClose={onClose}>
+      <ErrorText error={error} />
+      {run ? (
+        <div className="stack">
+          {!done ? (
+            <>
+              <div
+                className="progress"
+                role="progressbar"
+                aria-valuemin={0}
+                aria-valuemax={total ?? undefined}
+                aria-valuenow={run.seen}
+                aria-label="Orders processed"
+              >
+                <div
+                  style={pct === null ? undefined : { width: `${pct}%` }}
+                  className={pct === null ? "indeterminate" : ""}
+                />
+              </div>
+              <p className="progress-text">
+                {run.seen.toLocaleString()} / {total !== null ? total.toLocaleString() : "?"} orders
+              </p>
+              {run.waitingUntil ? (
+                <p className="muted">
+                  Waiting for the marketplace's API budget until {formatDateTime(run.waitingUntil)}
+                </p>
+              ) : null}
+            </>
+          ) : null}
+          <p className="counters">
+            <span>Created {run.created}</span>
+            <span>Updated {run.updated}</span>
+            <span>Skipped {run.skipped}</span>
+            <span className={run.failed ? "error" : ""}>Failed {run.failed}</span>
+            <span className="muted">{run.apiCalls} API calls</span>
+            {done ? <span className="muted">{duration(run.durationMs)}</span> : null}
+          </p>
+          {run.error ? <p className="error">{run.error}</p> : null}
+          {done && run.failures.length ? (
+            <>
+              <button type="button" className="link" onClick={() => setShowErrors((x) => !x)}>
+                {showErrors ? "Hide errors" : `View errors (${run.failures.length})`}
+              </button>
+              {showErrors ? (
+                <ul className="failures">
+                  {run.failures.map((f) => (
+                    <li key={f.externalId}>
+                      <strong>{f.externalId}</strong>: {f.reason}
+                    </li>
+                  ))}
+                </ul>
+              ) : null}
+            </>
+          ) : null}
+          <div className="actions">
+            {!done ? (
+              <button
+                type="button"
+                disabled={run.cancelRequested}
+                onClick={async () => {
+                  await api("POST", `/api/sync-runs/${run.id}/cancel`).catch((err) => setError(err));
+                  void load();
+                }}
+              >
+                {run.cancelRequested ? "Cancelling…" : "Cancel"}
+              </button>
+            ) : (
+              <>
+                {run.failures.length ? (
+                  <button
+                    type="button"
+                    className="primary"
+                    onClick={async () => {
+                      try {
+                        const r = await api<{ runId: number }>(
+                          "POST",
+                          `/api/sync-runs/${run.id}/retry-failed`,
+                        );
+                        onRun(r.runId);
+                      } catch (err) {
+                        setError(err);
+                      }
+                    }}
+                  >
+                    Retry failed
+                  </button>
+                ) : null}
+                <button type="button" onClick={onClose}>
+                  Close
+                </button>
+              </>
+            )}
+          </div>
+        </div>
+      ) : (
+        <p className="muted">Loading…</p>
+      )}
+    </Dialog>
+  );
+}
+
+/** "Connect a marketplace", rendered from the manifest's settings; secrets are password fields, never shown again. */
+function ConnectDialog(props: {
+  manifest: Manifest;
+  existing?: Connection;
+  onClose: () => void;
+  onDone: (runId?: number) => void;
+}) {
+  const { manifest, existing } = props;
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  async function submit(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const f = new FormData(e.currentTarget);
+    const config: Record<string, string> = {};
+    for (const field of manifest.config) {
+      const v = String(f.get(field.key) ?? "");
+      if (v) config[field.key] = v;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      if (existing) {
+        await api("PATCH", `/api/connections/${existing.id}`, { config });
+        await api("POST", `/api/connections/${existing.id}/test`);
+        toast(`${existing.name} reconnected`);
+        props.onDone();
+      } else {
+        const baseUrl = String(f.get("baseUrl") ?? "");
+        const res = await api<{ connection: { id: number } }>("POST", "/api/connections", {
+          marketplace: manifest.id,
+          name: String(f.get("name")),
+          ...(baseUrl ? { baseUrl } : {}),
+          config,
+          test: true,
+        });
+        const run = await api<{ runId: number }>("POST", `/api/connections/${res.connection.id}/sync`, {
+          mode: "full",
+        });
+        props.onDone(run.runId);
+      }
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <Dialog
+      title={existing ? `Reconnect ${existing.name}` : `Connect ${manifest.displayName}`}
+      onClose={props.onClose}
+    >
+      <form className="stack" onSubmit={submit}>
+        {!existing ? (
+          <label>
+            Name
+            <input name="name" required defaultValue={`My ${manifest.displayName} store`} />
+          </label>
+        ) : null}
+        {manifest.config.map((f) => (
+          <label key={f.key}>
+            {f.label}
+            {f.required ? "" : " (optional)"}
+            <input
+              name={f.key}
+              type={f.secret ? "password" : "text"}
+              autoComplete="off"
+              required={f.required && !existing}
+              defaultValue={f.secret ? "" : (f.default ?? "")}
+              placeholder={existing && f.secret ? "unchanged" : undefined}
+            />
+            {f.help ? <small className="muted">{f.help}</small> : null}
+          </label>
+        ))}
+        {!existing ? (
+          <details>
+            <summary>Advanced</summary>
+            <label>
+              API address
+              <input name="baseUrl" type="url" placeholder={manifest.defaultBaseUrl} />
+            </label>
+          </details>
+        ) : null}
+        <ErrorText error={error} />
+        <div className="actions">
+          <button type="button" onClick={props.onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="primary" disabled={busy}>
+            {busy ? "Testing…" : existing ? "Save and test" : "Connect and import"}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

@@ -1,0 +1,224 @@
+import { useCallback, useEffect, useState } from "react";
+import { api, type OrderDetail } from "../api.ts";
+import { CopyButton, ErrorText, StatusBadge, toast } from "../components/ui.tsx";
+import { formatDateTime, marketplaceName, STATUS_LABELS } from "../format.ts";
+import { useLive } from "../live.ts";
+
+const EVENT_TEXT: Record<string, (d: Record<string, unknown>) => string> = {
+  created: () => "Order imported",
+  ship_requested: (d) =>
+    `Marked shipped${d.trackingNumber ? `, tracking ${d.trackingNumber}` : ""}${d.carrier ? ` (${d.carrier})` : ""}${
+      Array.isArray(d.combinedWith) && d.combinedWith.length
+        ? `, one parcel with ${d.combinedWith.join(", ")}`
+        : ""
+    }`,
+  status_requested: (d) => `Asked the marketplace to set ${String(d.rawStatus)}`,
+  push_sent: () => "The marketplace accepted the update",
+  push_failed: (d) => `Update refused: ${String(d.reason)}`,
+  note: (d) => `Note: ${d.internalNote ?? ""}${Array.isArray(d.tags) ? ` tags ${d.tags.join(", ")}` : ""}`,
+};
+
+function sourceText(s: string): string {
+  if (s.startsWith("marketplace:")) return marketplaceName(s.slice(12));
+  if (s.startsWith("user")) return "you";
+  return s;
+}
+
+export function OrderDrawer({ id, onClose }: { id: string; onClose: () => void }) {
+  const [o, setO] = useState<OrderDetail | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const load = useCallback(async () => {
+    try {
+      setO((await api<{ order: OrderDetail }>("GET", `/api/orders/${encodeURIComponent(id)}`)).order);
+      setError(null);
+    } catch (err) {
+      setError(err);
+    }
+  }, [id]);
+  useEffect(() => {
+    setO(null);
+    void load();
+  }, [load]);
+  useLive((e) => {
+    if ((e.type === "order.updated" || e.type === "push.updated") && String(e.orderId) === id) void load();
+  });
+
+  const a = o?.shippingAddress;
+  return (
+    <aside className="drawer" aria-label={o ? `Order ${o.number}` : "Order"}>
+      <div className="drawer-head">
+        <h2>{o ? o.number : "Order"}</h2>
+        <button type="button" className="icon" aria-label="Close order" onClick={onClose}>
+          ×
+        </button>
+      </div>
+      <ErrorText error={error} />
+      {!o ? (
+        <p className="muted">Loading…</p>
+      ) : (
+        <div className="drawer-body">
+          <section className="facts">
+            <StatusBadge status={o.status} raw={o.rawStatus} />
+            <span>{marketplaceName(o.marketplace)}</span>
+            <span>{formatDateTime(o.orderedAt)}</span>
+            <span>Payment: {o.paymentStatus}</span>
+            <span className="actions-inline">
+              {o.url ? (
+                <a href={o.url} target="_blank" rel="noreferrer">
+                  View on {marketplaceName(o.marketplace)}
+                </a>
+              ) : null}
+              <button
+                type="button"
+                className="small"
+                onClick={async () => {
+                  try {
+                    await api("POST", `/api/orders/${o.id}/refresh`);
+                    toast(`Refreshing ${o.number} from ${marketplaceName(o.marketplace)}…`);
+                  } catch (err) {
+                    toast(err instanceof Error ? err.message : String(err), "error");
+                  }
+                }}
+              >
+                Refresh order
+              </button>
+            </span>
+          </section>
+          <section className="two">
+            <div>
+              <h3>Buyer</h3>
+              <p>
+                {o.buyerName ?? "—"}
+                {o.buyerUsername ? <span className="muted"> ({o.buyerUsername})</span> : null}
+                <br />
+                {o.buyerEmail ? <a href={`mailto:${o.buyerEmail}`}>{o.buyerEmail}</a> : null}
+              </p>
+              {o.buyerRemarks ? (
+                <p className="remarks">
+                  <strong>Remarks:</strong> {o.buyerRemarks}
+                </p>
+              ) : null}
+            </div>
+            <div>
+              <h3>Ship to {a ? <CopyButton text={a.full} label="Copy address" /> : null}</h3>
+              <p className="address">{a ? a.full : "No shipping address on the order"}</p>
+              <p className="muted">
+                {o.shippingMethod ?? ""}
+                {o.trackingNumbers.length ? ` · tracking ${o.trackingNumbers.join(", ")}` : ""}
+              </p>
+            </div>
+          </section>
+          <section>
+            <h3>
+              Items ({o.lines.filter((l) => !l.removedAt).length} lots,{" "}
+              {o.lines.filter((l) => !l.removedAt).reduce((n, l) => n + l.quantity, 0)} items)
+            </h3>
+            <div className="table-wrap small">
+              <table className="lines">
+                <thead>
+                  <tr>
+                    <th>Location</th>
+                    <th>Item</th>
+                    <th>Colour</th>
+                    <th>Cond.</th>
+                    <th className="num">Qty</th>
+                    <th className="num">Unit</th>
+                    <th className="num">Total</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {o.lines
+                    .filter((l) => !l.removedAt)
+                    .map((l) => (
+                      <tr key={l.id}>
+                        <td>{l.location ?? "—"}</td>
+                        <td>
+                          <span className="mono">{l.itemNo}</span> {l.name}
+                        </td>
+                        <td>{l.colorName ?? ""}</td>
+                        <td>{l.condition}</td>
+                        <td className="num">{l.quantity}</td>
+                        <td className="num">{l.unitPrice.display}</td>
+                        <td className="num">{l.lineTotal.display}</td>
+                      </tr>
+                    ))}
+                </tbody>
+              </table>
+            </div>
+          </section>
+          <section className="totals">
+            {(
+              [
+                ["Subtotal", o.totals.subtotal],
+                ["Shipping", o.totals.shipping],
+                ["Fees", o.totals.fees],
+                ["Credits", o.totals.credits],
+                ["Tax", o.totals.tax],
+              ] as const
+            )
+              .filter(([k, m]) => k === "Subtotal" || k === "Shipping" || m.amount !== 0)
+              .map(([k, m]) => (
+                <div key={k}>
+                  <span>{k}</span>
+                  <span className="num">
+                    {k === "Credits" ? "−" : ""}
+                    {m.display} {m.currency}
+                  </span>
+                </div>
+              ))}
+            <div className="grand">
+              <span>Total</span>
+              <span className="num">
+                {o.totals.grandTotal.display} {o.totals.grandTotal.currency}
+              </span>
+            </div>
+          </section>
+          {o.pushes.length ? (
+            <section>
+              <h3>Updates to {marketplaceName(o.marketplace)}</h3>
+              <ul className="pushes">
+                {o.pushes.map((p) => (
+                  <li key={p.id} className={`push-${p.state}`}>
+                    <span className={`dot dot-${p.state}`} aria-hidden="true" />
+                    {p.action === "ship" ? "Shipment" : "Status"} — {p.state}
+                    {p.lastError ? <span className="error"> · {p.lastError}</span> : null}
+                    {p.state === "failed" ? (
+                      <button
+                        type="button"
+                        className="small"
+                        onClick={async () => {
+                          await api("POST", `/api/pushes/${p.id}/retry`).catch((err) =>
+                            toast(String(err), "error"),
+                          );
+                          void load();
+                        }}
+                      >
+                        Retry
+                      </button>
+                    ) : null}
+                  </li>
+                ))}
+              </ul>
+            </section>
+          ) : null}
+          <section>
+            <h3>Timeline</h3>
+            <ol className="timeline">
+              {o.events.map((e) => (
+                <li key={e.id}>
+                  <time dateTime={e.at}>{formatDateTime(e.at)}</time>
+                  <span>
+                    {e.kind === "status_changed"
+                      ? `${STATUS_LABELS[e.fromStatus ?? ""] ?? e.fromStatus ?? "—"} → ${STATUS_LABELS[e.toStatus ?? ""] ?? e.toStatus}${e.rawStatus ? ` (${e.rawStatus})` : ""}`
+                      : (EVENT_TEXT[e.kind]?.(e.detail) ?? e.kind)}
+                  </span>
+                  <span className="muted">{sourceText(e.source)}</span>
+                </li>
+              ))}
+            </ol>
+          </section>
+        </div>
+      )}
+    </aside>
+  );
+}

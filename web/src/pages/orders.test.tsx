@@ -1,0 +1,85 @@
+// @vitest-environment jsdom
+import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { OrderRow } from "../api.ts";
+import { OrdersPage } from "./orders.tsx";
+
+function order(i: number, over: Partial<OrderRow> = {}): OrderRow {
+  return {
+    id: i,
+    number: `BL-${1000 + i}`,
+    marketplace: i % 2 ? "brickowl" : "bricklink",
+    connectionId: 1,
+    externalId: String(1000 + i),
+    status: "processing",
+    rawStatus: "PAID",
+    paymentStatus: "paid",
+    buyerName: `Buyer ${i}`,
+    buyerUsername: `b${i}`,
+    orderedAt: new Date(Date.UTC(2026, 10, 1, i)).toISOString(),
+    updatedAt: null,
+    grandTotal: { amount: 10000 * i, currency: "EUR", display: `${i}.00` },
+    lotCount: 1,
+    itemCount: 1,
+    countryCode: "DE",
+    tags: [],
+    ...over,
+  };
+}
+
+const calls: string[] = [];
+beforeEach(() => {
+  calls.length = 0;
+  history.replaceState(null, "", "/");
+  vi.stubGlobal(
+    "fetch",
+    vi.fn(async (url: string) => {
+      calls.push(url);
+      const rows = [1, 2, 3, 4, 5].map((i) => order(i));
+      return new Response(JSON.stringify({ orders: rows, total: 250, page: 1, pageSize: 100 }), {
+        status: 200,
+      });
+    }),
+  );
+});
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+});
+
+describe("orders table", () => {
+  it("shows the rows with unified status and raw status, marketplace and total", async () => {
+    render(<OrdersPage role="owner" />);
+    await screen.findByText("BL-1003");
+    expect(document.querySelectorAll(".badge-processing").length).toBe(5);
+    expect(screen.getAllByText("PAID").length).toBe(5);
+    expect(screen.getAllByText("BrickOwl").length).toBeGreaterThan(0);
+    expect(screen.getByText("1–100 of 250 orders")).toBeTruthy();
+  });
+
+  it("sorting and filtering go to the server and into the URL", async () => {
+    render(<OrdersPage role="owner" />);
+    await screen.findByText("BL-1001");
+    await act(async () => {
+      fireEvent.click(screen.getByRole("button", { name: /Total/ }));
+    });
+    expect(location.search).toBe("?sort=total&dir=desc");
+    await waitFor(() => expect(calls.at(-1)).toContain("sort=total&dir=desc"));
+    await act(async () => {
+      fireEvent.change(screen.getByLabelText("Status"), { target: { value: "shipped" } });
+    });
+    await waitFor(() => expect(calls.at(-1)).toContain("status=shipped"));
+    expect(new URLSearchParams(location.search).get("status")).toBe("shipped");
+  });
+
+  it("selects one, a range with shift, and offers all orders matching the filter", async () => {
+    render(<OrdersPage role="owner" />);
+    await screen.findByText("BL-1001");
+    fireEvent.click(screen.getByLabelText("Select BL-1001"));
+    fireEvent.click(screen.getByLabelText("Select BL-1004"), { shiftKey: true });
+    expect(screen.getByText("4 selected")).toBeTruthy();
+    fireEvent.click(screen.getByLabelText("Select all orders on this page"));
+    fireEvent.click(screen.getByRole("button", { name: "Select all 250 matching the filter" }));
+    expect(screen.getByText("250 selected")).toBeTruthy();
+  });
+});

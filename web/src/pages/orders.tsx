@@ -1,0 +1,612 @@
+import { createColumnHelper, tableFeatures, useTable } from "@tanstack/react-table";
+import { type MouseEvent, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { api, download, type OrderList, type OrderRow } from "../api.ts";
+import { Dialog, ErrorText, StatusBadge, toast } from "../components/ui.tsx";
+import { formatDateTime, MARKETPLACES, marketplaceName, STATUS_LABELS } from "../format.ts";
+import { useLive } from "../live.ts";
+import { setParams, useLocation } from "../router.ts";
+import { OrderDrawer } from "./order-detail.tsx";
+
+const PAGE_SIZE = 100;
+const FILTER_KEYS = ["q", "status", "marketplace", "from", "to", "buyer"] as const;
+
+const features = tableFeatures({});
+const col = createColumnHelper<typeof features, OrderRow>();
+
+/** The query the table view sends, straight from the URL (so a view can be bookmarked). */
+function queryOf(search: URLSearchParams): URLSearchParams {
+  const q = new URLSearchParams();
+  for (const k of [...FILTER_KEYS, "sort", "dir", "page"]) {
+    const v = search.get(k);
+    if (v) q.set(k, k === "from" || k === "to" ? new Date(v).toISOString() : v);
+  }
+  q.set("pageSize", String(PAGE_SIZE));
+  return q;
+}
+
+function filterOf(search: URLSearchParams): Record<string, string> {
+  const f: Record<string, string> = {};
+  for (const k of FILTER_KEYS) {
+    const v = search.get(k);
+    if (v) f[k] = k === "from" || k === "to" ? new Date(v).toISOString() : v;
+  }
+  return f;
+}
+
+type Selection = { ids: Set<number>; allMatching: boolean };
+
+export function OrdersPage(_props: { role: string }) {
+  const { search } = useLocation();
+  const queryString = queryOf(search).toString();
+  const [data, setData] = useState<OrderList | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [loading, setLoading] = useState(false);
+  const [selection, setSelection] = useState<Selection>({ ids: new Set(), allMatching: false });
+  const [cursor, setCursor] = useState(0);
+  const [flash, setFlash] = useState<Set<number>>(new Set());
+  const [shipOpen, setShipOpen] = useState(false);
+  const lastClicked = useRef<number | null>(null);
+  const searchRef = useRef<HTMLInputElement>(null);
+  const openId = search.get("order");
+
+  const load = useCallback(async () => {
+    setLoading(true);
+    try {
+      const res = await api<OrderList>("GET", `/api/orders?${queryString}`);
+      setData(res);
+      setError(null);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setLoading(false);
+    }
+  }, [queryString]);
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  // Live: new and changed orders come in place (same scroll, same selection), highlighted briefly.
+  const pending = useRef<number | null>(null);
+  useLive((e) => {
+    if (e.type !== "order.created" && e.type !== "order.updated") return;
+    const id = Number(e.orderId);
+    setFlash((f) => new Set(f).add(id));
+    setTimeout(
+      () =>
+        setFlash((f) => {
+          const n = new Set(f);
+          n.delete(id);
+          return n;
+        }),
+      2500,
+    );
+    if (pending.current === null)
+      pending.current = window.setTimeout(() => {
+        pending.current = null;
+        void load();
+      }, 300);
+  });
+
+  const rows = data?.orders ?? [];
+  const toggle = useCallback(
+    (id: number, index: number, shift: boolean) => {
+      // Read before the update runs: React calls the updater later, after lastClicked has moved on.
+      const from = lastClicked.current;
+      setSelection((s) => {
+        const ids = new Set(s.ids);
+        if (shift && from !== null) {
+          const [a, b] = [from, index].sort((x, y) => x - y);
+          const on = !ids.has(id);
+          for (const r of rows.slice(a!, b! + 1)) on ? ids.add(r.id) : ids.delete(r.id);
+        } else if (ids.has(id)) ids.delete(id);
+        else ids.add(id);
+        return { ids, allMatching: false };
+      });
+      lastClicked.current = index;
+    },
+    [rows],
+  );
+
+  const sort = search.get("sort") ?? "orderedAt";
+  const dir = search.get("dir") ?? (sort === "orderedAt" || sort === "total" ? "desc" : "asc");
+  const sortBy = (key: string) =>
+    setParams({
+      sort: key,
+      dir:
+        sort === key
+          ? dir === "asc"
+            ? "desc"
+            : "asc"
+          : key === "orderedAt" || key === "total"
+            ? "desc"
+            : "asc",
+      page: null,
+    });
+
+  const allOnPage = rows.length > 0 && rows.every((r) => selection.ids.has(r.id));
+  const columns = useMemo(
+    () =>
+      col.columns([
+        col.display({
+          id: "select",
+          header: () => (
+            <input
+              type="checkbox"
+              aria-label="Select all orders on this page"
+              checked={allOnPage}
+              onChange={() =>
+                setSelection((s) => {
+                  const ids = new Set(s.ids);
+                  for (const r of rows) allOnPage ? ids.delete(r.id) : ids.add(r.id);
+                  return { ids, allMatching: false };
+                })
+              }
+            />
+          ),
+          cell: ({ row }) => (
+            <input
+              type="checkbox"
+              aria-label={`Select ${row.original.number}`}
+              checked={selection.allMatching || selection.ids.has(row.original.id)}
+              onClick={(e: MouseEvent<HTMLInputElement>) => {
+                e.stopPropagation();
+                toggle(row.original.id, row.index, e.shiftKey);
+              }}
+              onChange={() => {}}
+            />
+          ),
+        }),
+        col.accessor("number", {
+          header: "Order",
+          cell: (c) => <span className="mono">{c.getValue()}</span>,
+        }),
+        col.accessor("marketplace", {
+          header: "Marketplace",
+          cell: (c) => <span className={`mp mp-${c.getValue()}`}>{marketplaceName(c.getValue())}</span>,
+        }),
+        col.accessor("orderedAt", { header: "Date", cell: (c) => formatDateTime(c.getValue()) }),
+        col.accessor("buyerName", {
+          header: "Buyer",
+          cell: (c) => (
+            <span>
+              {c.getValue() ?? "—"}
+              {c.row.original.buyerUsername ? (
+                <span className="muted"> · {c.row.original.buyerUsername}</span>
+              ) : null}
+            </span>
+          ),
+        }),
+        col.accessor("status", {
+          header: "Status",
+          cell: (c) => <StatusBadge status={c.getValue()} raw={c.row.original.rawStatus} />,
+        }),
+        col.accessor("grandTotal", {
+          header: "Total",
+          cell: (c) => (
+            <span className="num">
+              {c.getValue().display} {c.getValue().currency}
+            </span>
+          ),
+        }),
+      ]),
+    [allOnPage, rows, selection, toggle],
+  );
+  const table = useTable({ features, columns, data: rows });
+  const SORT_KEYS: Record<string, string> = {
+    number: "number",
+    marketplace: "marketplace",
+    orderedAt: "orderedAt",
+    buyerName: "buyer",
+    status: "status",
+    grandTotal: "total",
+  };
+
+  // Keyboard: j/k move, x selects, Enter opens, / searches, Escape closes the detail.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const t = e.target as HTMLElement;
+      if (t.closest("input, textarea, select, [role=dialog]")) return;
+      if (e.key === "/") {
+        e.preventDefault();
+        searchRef.current?.focus();
+      } else if (e.key === "j" || e.key === "ArrowDown") {
+        e.preventDefault();
+        setCursor((c) => Math.min(rows.length - 1, c + 1));
+      } else if (e.key === "k" || e.key === "ArrowUp") {
+        e.preventDefault();
+        setCursor((c) => Math.max(0, c - 1));
+      } else if (e.key === "x" && rows[cursor]) {
+        toggle(rows[cursor].id, cursor, e.shiftKey);
+      } else if (e.key === "Enter" && rows[cursor]) {
+        setParams({ order: String(rows[cursor].id) });
+      } else if (e.key === "Escape" && openId) {
+        setParams({ order: null });
+      }
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, [rows, cursor, toggle, openId]);
+  useEffect(() => {
+    document.querySelector<HTMLElement>(`tr[data-index="${cursor}"]`)?.scrollIntoView({ block: "nearest" });
+  }, [cursor]);
+
+  const total = data?.total ?? 0;
+  const page = data?.page ?? 1;
+  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+  const selectedCount = selection.allMatching ? total : selection.ids.size;
+  const target = () =>
+    selection.allMatching ? { filter: filterOf(search) } : { orders: [...selection.ids] };
+
+  async function doc(kind: string) {
+    try {
+      const name = await download("/api/documents", { kind, ...target() });
+      toast(`Downloaded ${name}`);
+    } catch (err) {
+      toast(err instanceof Error ? err.message : String(err), "error");
+    }
+  }
+
+  return (
+    <div className="orders-page">
+      <Filters search={search} searchRef={searchRef} />
+      {selectedCount > 0 ? (
+        <div className="bulkbar" role="toolbar" aria-label="Actions on the selected orders">
+          <strong>{selectedCount.toLocaleString()} selected</strong>
+          {!selection.allMatching && allOnPage && total > rows.length ? (
+            <button
+              type="button"
+              className="link"
+              onClick={() => setSelection({ ids: new Set(), allMatching: true })}
+            >
+              Select all {total.toLocaleString()} matching the filter
+            </button>
+          ) : null}
+          <span className="spacer" />
+          <button type="button" onClick={() => void doc("labels")}>
+            Labels
+          </button>
+          <button type="button" onClick={() => void doc("pick-sheet")}>
+            Pick sheet
+          </button>
+          <button type="button" onClick={() => void doc("packing-slips")}>
+            Packing slips
+          </button>
+          <button type="button" onClick={() => void doc("csv-orders")}>
+            CSV
+          </button>
+          <button
+            type="button"
+            className="primary"
+            onClick={() => setShipOpen(true)}
+            disabled={selection.allMatching}
+            title={selection.allMatching ? "Select the orders on the page to ship them" : undefined}
+          >
+            Mark shipped…
+          </button>
+          <button
+            type="button"
+            className="link"
+            onClick={() => setSelection({ ids: new Set(), allMatching: false })}
+          >
+            Clear
+          </button>
+        </div>
+      ) : null}
+      <ErrorText error={error} />
+      <div className="table-wrap" aria-busy={loading}>
+        <table className="orders">
+          <thead>
+            {table.getHeaderGroups().map((g) => (
+              <tr key={g.id}>
+                {g.headers.map((h) => {
+                  const key = SORT_KEYS[h.column.id];
+                  const active = key && key === sort;
+                  return (
+                    <th
+                      key={h.id}
+                      className={`col-${h.column.id}`}
+                      aria-sort={active ? (dir === "asc" ? "ascending" : "descending") : undefined}
+                    >
+                      {key ? (
+                        <button type="button" className="sort" onClick={() => sortBy(key)}>
+                          <table.FlexRender header={h} />
+                          <span className="arrow" aria-hidden="true">
+                            {active ? (dir === "asc" ? "▲" : "▼") : ""}
+                          </span>
+                        </button>
+                      ) : (
+                        <table.FlexRender header={h} />
+                      )}
+                    </th>
+                  );
+                })}
+              </tr>
+            ))}
+          </thead>
+          <tbody>
+            {table.getRowModel().rows.map((row) => (
+              <tr
+                key={row.id}
+                data-index={row.index}
+                data-order={row.original.number}
+                className={[
+                  row.index === cursor ? "cursor" : "",
+                  flash.has(row.original.id) ? "flash" : "",
+                  selection.ids.has(row.original.id) || selection.allMatching ? "selected" : "",
+                  String(row.original.id) === openId ? "open" : "",
+                ].join(" ")}
+                onClick={() => {
+                  setCursor(row.index);
+                  setParams({ order: String(row.original.id) });
+                }}
+              >
+                {row.getAllCells().map((cell) => (
+                  <td key={cell.id} className={`col-${cell.column.id}`}>
+                    <table.FlexRender cell={cell} />
+                  </td>
+                ))}
+              </tr>
+            ))}
+            {data && rows.length === 0 ? (
+              <tr>
+                <td colSpan={7} className="empty">
+                  No orders match.{" "}
+                  {search.toString()
+                    ? "Clear the filters to see every order."
+                    : "Connect a marketplace under Integrations."}
+                </td>
+              </tr>
+            ) : null}
+          </tbody>
+        </table>
+      </div>
+      <div className="pager">
+        <span className="muted">
+          {total === 0
+            ? "0 orders"
+            : `${((page - 1) * PAGE_SIZE + 1).toLocaleString()}–${Math.min(page * PAGE_SIZE, total).toLocaleString()} of ${total.toLocaleString()} orders`}
+        </span>
+        <button type="button" disabled={page <= 1} onClick={() => setParams({ page: String(page - 1) })}>
+          Previous
+        </button>
+        <span>
+          Page {page} of {pages.toLocaleString()}
+        </span>
+        <button type="button" disabled={page >= pages} onClick={() => setParams({ page: String(page + 1) })}>
+          Next
+        </button>
+      </div>
+      {openId ? <OrderDrawer id={openId} onClose={() => setParams({ order: null })} /> : null}
+      {shipOpen ? (
+        <ShipDialog
+          orderIds={[...selection.ids]}
+          onClose={() => setShipOpen(false)}
+          onDone={() => {
+            setShipOpen(false);
+            setSelection({ ids: new Set(), allMatching: false });
+            void load();
+          }}
+        />
+      ) : null}
+    </div>
+  );
+}
+
+function Filters({
+  search,
+  searchRef,
+}: {
+  search: URLSearchParams;
+  searchRef: React.RefObject<HTMLInputElement | null>;
+}) {
+  const [q, setQ] = useState(search.get("q") ?? "");
+  const [buyer, setBuyer] = useState(search.get("buyer") ?? "");
+  useEffect(() => {
+    const t = setTimeout(() => {
+      if ((search.get("q") ?? "") !== q || (search.get("buyer") ?? "") !== buyer)
+        setParams({ q, buyer, page: null }, { replace: true });
+    }, 250);
+    return () => clearTimeout(t);
+  }, [q, buyer, search]);
+  return (
+    <search>
+      <form className="filters" onSubmit={(e) => e.preventDefault()}>
+        <label className="grow">
+          <span className="sr-only">Search orders</span>
+          <input
+            ref={searchRef}
+            type="search"
+            placeholder="Search order number, buyer or item  ( / )"
+            value={q}
+            onChange={(e) => setQ(e.target.value)}
+          />
+        </label>
+        <label>
+          <span className="sr-only">Marketplace</span>
+          <select
+            value={search.get("marketplace") ?? ""}
+            onChange={(e) => setParams({ marketplace: e.target.value, page: null })}
+          >
+            <option value="">All marketplaces</option>
+            {Object.entries(MARKETPLACES)
+              .filter(([id]) => id !== "fake")
+              .map(([id, name]) => (
+                <option key={id} value={id}>
+                  {name}
+                </option>
+              ))}
+          </select>
+        </label>
+        <label>
+          <span className="sr-only">Status</span>
+          <select
+            value={search.get("status") ?? ""}
+            onChange={(e) => setParams({ status: e.target.value, page: null })}
+          >
+            <option value="">All statuses</option>
+            {Object.entries(STATUS_LABELS).map(([id, name]) => (
+              <option key={id} value={id}>
+                {name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          <span className="label-inline">From</span>
+          <input
+            type="date"
+            value={search.get("from") ?? ""}
+            onChange={(e) => setParams({ from: e.target.value, page: null })}
+          />
+        </label>
+        <label>
+          <span className="label-inline">To</span>
+          <input
+            type="date"
+            value={search.get("to") ?? ""}
+            onChange={(e) => setParams({ to: e.target.value, page: null })}
+          />
+        </label>
+        <label>
+          <span className="sr-only">Buyer</span>
+          <input type="text" placeholder="Buyer" value={buyer} onChange={(e) => setBuyer(e.target.value)} />
+        </label>
+      </form>
+    </search>
+  );
+}
+
+interface Planned {
+  orderId: number;
+  number: string;
+  marketplace: string;
+  calls: string[];
+}
+
+/** Mark shipped: first shows what will be sent where (dry run), then sends on confirmation. */
+export function ShipDialog(props: { orderIds: number[]; onClose: () => void; onDone: () => void }) {
+  const [form, setForm] = useState({
+    carrier: "",
+    trackingNumber: "",
+    shippedAt: new Date().toISOString().slice(0, 10),
+    combine: false,
+  });
+  const [plan, setPlan] = useState<Planned[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const body = {
+    orders: props.orderIds,
+    ...(form.carrier ? { carrier: form.carrier } : {}),
+    ...(form.trackingNumber ? { trackingNumber: form.trackingNumber } : {}),
+    shippedAt: form.shippedAt,
+    ...(form.combine ? { combine: true } : {}),
+  };
+  async function preview() {
+    setBusy(true);
+    setError(null);
+    try {
+      const res = await api<{ pushes: Planned[] }>("POST", "/api/fulfilment/ship", { ...body, dryRun: true });
+      setPlan(res.pushes);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+  async function send() {
+    setBusy(true);
+    try {
+      await api("POST", "/api/fulfilment/ship", body);
+      toast(
+        `Marked ${props.orderIds.length} order${props.orderIds.length === 1 ? "" : "s"} shipped; sending to the marketplaces`,
+      );
+      props.onDone();
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+    }
+  }
+  return (
+    <Dialog
+      title={`Mark ${props.orderIds.length} order${props.orderIds.length === 1 ? "" : "s"} shipped`}
+      onClose={props.onClose}
+      wide
+    >
+      {!plan ? (
+        <form
+          className="stack"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void preview();
+          }}
+        >
+          <label>
+            Carrier
+            <input
+              value={form.carrier}
+              onChange={(e) => setForm({ ...form, carrier: e.target.value })}
+              placeholder="DHL, Royal Mail, …"
+            />
+          </label>
+          <label>
+            Tracking number
+            <input
+              value={form.trackingNumber}
+              onChange={(e) => setForm({ ...form, trackingNumber: e.target.value })}
+            />
+          </label>
+          <label>
+            Ship date
+            <input
+              type="date"
+              value={form.shippedAt}
+              onChange={(e) => setForm({ ...form, shippedAt: e.target.value })}
+            />
+          </label>
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={form.combine}
+              onChange={(e) => setForm({ ...form, combine: e.target.checked })}
+            />
+            One parcel (the orders go to the same buyer)
+          </label>
+          <ErrorText error={error} />
+          <div className="actions">
+            <button type="button" onClick={props.onClose}>
+              Cancel
+            </button>
+            <button type="submit" className="primary" disabled={busy}>
+              Review…
+            </button>
+          </div>
+        </form>
+      ) : (
+        <div className="stack">
+          <p>This will be sent:</p>
+          <ul className="plan">
+            {plan.map((p) => (
+              <li key={p.orderId}>
+                <strong>{p.number}</strong>
+                <ul>
+                  {(p.calls.length ? p.calls : ["nothing to send (already shipped)"]).map((c) => (
+                    <li key={c}>{c}</li>
+                  ))}
+                </ul>
+              </li>
+            ))}
+          </ul>
+          <ErrorText error={error} />
+          <div className="actions">
+            <button type="button" onClick={() => setPlan(null)}>
+              Back
+            </button>
+            <button type="button" className="primary" disabled={busy} onClick={() => void send()}>
+              Send to marketplaces
+            </button>
+          </div>
+        </div>
+      )}
+    </Dialog>
+  );
+}
