@@ -90,7 +90,7 @@ describe.skipIf(!hasChromium)("the web UI in Chromium", () => {
     await waitForDialog(/Sync complete/);
     expect(await page.getByText("Created 25").isVisible()).toBe(true);
     await shot(page, "03-sync-result");
-    await page.getByRole("button", { name: "Close" }).last().click();
+    await page.getByRole("button", { name: "Done" }).click();
     await page.getByRole("article", { name: "Owl store" }).getByText("Synced", { exact: true }).waitFor();
   });
 
@@ -117,7 +117,7 @@ describe.skipIf(!hasChromium)("the web UI in Chromium", () => {
     await shot(page, "04-sync-progress");
     await waitForDialog(/Sync complete/);
     await shot(page, "05-integrations-result");
-    await page.getByRole("button", { name: "Close" }).last().click();
+    await page.getByRole("button", { name: "Done" }).click();
     await shot(page, "06-integrations");
   });
 
@@ -198,7 +198,7 @@ describe.skipIf(!hasChromium)("the web UI in Chromium", () => {
     await shot(page, "10-partial-failure");
     await page.getByRole("button", { name: "Retry failed" }).click();
     await waitForDialog(/Sync complete/);
-    await page.getByRole("button", { name: "Close" }).last().click();
+    await page.getByRole("button", { name: "Done" }).click();
   });
 
   it("bulk Mark shipped: review what goes where, send, and the simulator holds the tracking", async () => {

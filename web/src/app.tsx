@@ -58,11 +58,11 @@ function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
   const { path } = useLocation();
   useEffect(() => startLive(), []);
   const page = path.startsWith("/integrations") ? (
-    <IntegrationsPage role={me.user.role} />
+    <IntegrationsPage userRole={me.user.role} />
   ) : path.startsWith("/sync-log") ? (
     <SyncLogPage />
   ) : (
-    <OrdersPage role={me.user.role} />
+    <OrdersPage />
   );
   return (
     <div className="shell">

@@ -81,7 +81,7 @@ function BudgetChart({ budget }: { budget: Budget }) {
   );
 }
 
-export function IntegrationsPage({ role }: { role: string }) {
+export function IntegrationsPage({ userRole }: { userRole: string }) {
   const [list, setList] = useState<Connection[] | null>(null);
   const [manifests, setManifests] = useState<Manifest[]>([]);
   const [error, setError] = useState<unknown>(null);
@@ -105,7 +105,7 @@ export function IntegrationsPage({ role }: { role: string }) {
   useLive((e) => {
     if (e.type === "connection.updated" || e.type === "sync.progress") void load();
   });
-  const owner = role === "owner";
+  const owner = userRole === "owner";
 
   async function sync(c: Connection, mode: "incremental" | "full") {
     try {
@@ -327,6 +327,7 @@ export function SyncDialog({
               </div>
               <p className="progress-text">
                 {run.seen.toLocaleString()} / {total !== null ? total.toLocaleString() : "?"} orders
+                {pct !== null ? <span className="muted"> · {pct}%</span> : null}
               </p>
               {run.waitingUntil ? (
                 <p className="muted">
@@ -334,6 +335,19 @@ export function SyncDialog({
                 </p>
               ) : null}
             </>
+          ) : null}
+          {done ? (
+            <p>
+              {run.state === "completed"
+                ? "Orders synced successfully."
+                : run.state === "completed_with_errors"
+                  ? "Most orders synced, but some could not be."
+                  : run.state === "cancelled"
+                    ? "The sync was cancelled; the next one picks up the rest."
+                    : "The sync could not finish."}{" "}
+              Total processed: {(run.seen - run.failed).toLocaleString()} / {run.seen.toLocaleString()}{" "}
+              orders.
+            </p>
           ) : null}
           <p className="counters">
             <span>Created {run.created}</span>
@@ -394,7 +408,7 @@ export function SyncDialog({
                   </button>
                 ) : null}
                 <button type="button" onClick={onClose}>
-                  Close
+                  Done
                 </button>
               </>
             )}

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from "react";
 import { api, type OrderDetail } from "../api.ts";
+import { ShipDialog } from "../components/ship-dialog.tsx";
 import { CopyButton, ErrorText, StatusBadge, toast } from "../components/ui.tsx";
 import { formatDateTime, marketplaceName, STATUS_LABELS } from "../format.ts";
 import { useLive } from "../live.ts";
@@ -43,6 +44,7 @@ export function OrderDrawer({ id, onClose }: { id: string; onClose: () => void }
     if ((e.type === "order.updated" || e.type === "push.updated") && String(e.orderId) === id) void load();
   });
 
+  const [shipping, setShipping] = useState(false);
   const a = o?.shippingAddress;
   return (
     <aside className="drawer" aria-label={o ? `Order ${o.number}` : "Order"}>
@@ -62,12 +64,16 @@ export function OrderDrawer({ id, onClose }: { id: string; onClose: () => void }
             <span>{marketplaceName(o.marketplace)}</span>
             <span>{formatDateTime(o.orderedAt)}</span>
             <span>Payment: {o.paymentStatus}</span>
+            {o.updatedAt ? <span className="muted">Updated {formatDateTime(o.updatedAt)}</span> : null}
             <span className="actions-inline">
               {o.url ? (
                 <a href={o.url} target="_blank" rel="noreferrer">
                   View on {marketplaceName(o.marketplace)}
                 </a>
               ) : null}
+              <button type="button" className="small" onClick={() => setShipping(true)}>
+                Mark shipped…
+              </button>
               <button
                 type="button"
                 className="small"
@@ -219,6 +225,16 @@ export function OrderDrawer({ id, onClose }: { id: string; onClose: () => void }
           </section>
         </div>
       )}
+      {shipping && o ? (
+        <ShipDialog
+          orderIds={[o.id]}
+          onClose={() => setShipping(false)}
+          onDone={() => {
+            setShipping(false);
+            void load();
+          }}
+        />
+      ) : null}
     </aside>
   );
 }

@@ -49,7 +49,7 @@ afterEach(() => {
 
 describe("orders table", () => {
   it("shows the rows with unified status and raw status, marketplace and total", async () => {
-    render(<OrdersPage role="owner" />);
+    render(<OrdersPage />);
     await screen.findByText("BL-1003");
     expect(document.querySelectorAll(".badge-processing").length).toBe(5);
     expect(screen.getAllByText("PAID").length).toBe(5);
@@ -58,7 +58,7 @@ describe("orders table", () => {
   });
 
   it("sorting and filtering go to the server and into the URL", async () => {
-    render(<OrdersPage role="owner" />);
+    render(<OrdersPage />);
     await screen.findByText("BL-1001");
     await act(async () => {
       fireEvent.click(screen.getByRole("button", { name: /Total/ }));
@@ -73,7 +73,7 @@ describe("orders table", () => {
   });
 
   it("selects one, a range with shift, and offers all orders matching the filter", async () => {
-    render(<OrdersPage role="owner" />);
+    render(<OrdersPage />);
     await screen.findByText("BL-1001");
     fireEvent.click(screen.getByLabelText("Select BL-1001"));
     fireEvent.click(screen.getByLabelText("Select BL-1004"), { shiftKey: true });
