@@ -280,6 +280,23 @@ describe("mark shipped and set status, pushed through the outbox", () => {
     expect(bo.control.state.orders.get(id)!.order.tracking_number).toBe("RESTART1");
   });
 
+  it("Drive Thru follows the connection's default unless the action says otherwise", async () => {
+    const patch = await api.app.inject({
+      method: "PATCH",
+      url: `/api/connections/${conns.bricklink}`,
+      headers: bearer(token),
+      payload: { config: { driveThru: "true" } },
+    });
+    expect(patch.statusCode, patch.body).toBe(200);
+    const [a, b] = ["PAID", "PACKED", "READY", "PROCESSING", "PENDING", "UPDATED"].flatMap(blOrders);
+    const withDefault = await post("/api/fulfilment/ship", { orders: [`BL-${a}`], trackingNumber: "DT1" });
+    expect(withDefault.json().pushes[0].calls.at(-1)).toBe("BrickLink: Drive Thru e-mail to the buyer");
+    await post("/api/fulfilment/ship", { orders: [`BL-${b}`], trackingNumber: "DT2", driveThru: false });
+    expect(await settle()).toMatchObject({ failed: 0 });
+    expect(bl.control.state.orders.get(a!)!.order.drive_thru_sent).toBe(true);
+    expect(bl.control.state.orders.get(b!)!.order.drive_thru_sent).toBeFalsy();
+  });
+
   it("internal notes and tags stay local and show on the timeline", async () => {
     const [o] = await api.ctx.db.select().from(orders).limit(1);
     const res = await api.app.inject({

@@ -4,7 +4,7 @@ import type { AppContext } from "../context.ts";
 import { AppError, badRequest } from "../core/errors.ts";
 import type { Address } from "../core/order.ts";
 import type { Tx } from "../db/connection.ts";
-import { orderEvents, orders, outbox } from "../db/schema.ts";
+import { connections, orderEvents, orders, outbox } from "../db/schema.ts";
 import type { JobQueue } from "../jobs/queue.ts";
 import { getAdapter } from "../marketplaces/registry.ts";
 import type { MarketplaceManifest } from "../marketplaces/types.ts";
@@ -47,7 +47,7 @@ type OrderRef = Pick<
   | "shippingAddress"
   | "rawStatus"
   | "buyerName"
->;
+> & { driveThruDefault: boolean };
 
 async function loadOrders(
   ctx: AppContext | { db: Tx },
@@ -64,8 +64,10 @@ async function loadOrders(
       shippingAddress: orders.shippingAddress,
       rawStatus: orders.rawStatus,
       buyerName: orders.buyerName,
+      driveThruDefault: sql<boolean>`coalesce(${connections.config}->>'driveThru', 'false') = 'true'`,
     })
     .from(orders)
+    .innerJoin(connections, eq(connections.id, orders.connectionId))
     .where(and(eq(orders.accountId, accountId), inArray(orders.id, ids)));
   const byId = new Map(rows.map((r) => [r.id, r]));
   return ids.map((id) => byId.get(id)).filter((r): r is OrderRef => Boolean(r));
@@ -200,7 +202,7 @@ export async function shipOrders(ctx: AppContext, queue: JobQueue, input: ShipIn
       problems.push(`${o.number}: ${m.displayName} takes no shipment updates`);
     if (input.lineIds?.length && m.capabilities.shipmentPush !== "line")
       problems.push(`${o.number}: ${m.displayName} ships whole orders only (no partial shipment by line)`);
-    if (input.driveThru && !getAdapter(o.marketplace).pushDriveThru)
+    if (input.driveThru === true && !getAdapter(o.marketplace).pushDriveThru)
       problems.push(`${o.number}: ${m.displayName} has no Drive Thru message`);
   }
   if (input.combine) {
@@ -231,7 +233,9 @@ export async function shipOrders(ctx: AppContext, queue: JobQueue, input: ShipIn
       o.rawStatus !== m.shippedStatus
     )
       steps.push({ op: "status", rawStatus: m.shippedStatus });
-    if (input.driveThru) steps.push({ op: "drive_thru" });
+    // The action decides; without a word from it, the connection's default (BrickLink setting).
+    const driveThru = input.driveThru ?? o.driveThruDefault;
+    if (driveThru && adapter.pushDriveThru) steps.push({ op: "drive_thru" });
     return { o, m, steps };
   });
   const out: PlannedPush[] = plans.map(({ o, m, steps }) => ({
@@ -253,7 +257,7 @@ export async function shipOrders(ctx: AppContext, queue: JobQueue, input: ShipIn
             input.trackingUrl ?? null,
             shippedAt.slice(0, 10),
             input.setStatus !== false,
-            Boolean(input.driveThru),
+            input.driveThru ?? o.driveThruDefault,
           ]),
         )
         .digest("hex")

@@ -75,7 +75,7 @@ export function fulfilmentRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
           trackingUrl: body.trackingUrl ?? null,
           ...(body.shippedAt ? { shippedAt: body.shippedAt } : {}),
           ...(body.setStatus !== undefined ? { setStatus: body.setStatus } : {}),
-          driveThru: Boolean(body.driveThru),
+          ...(body.driveThru !== undefined ? { driveThru: body.driveThru } : {}),
           combine: Boolean(body.combine),
           lineIds: body.lines ?? null,
           dryRun: Boolean(body.dryRun),

@@ -23,6 +23,16 @@ export const bricklinkManifest: MarketplaceManifest = {
       help: "issued per registered IP address on BrickLink's API registration page",
     },
     { key: "tokenSecret", label: "Token secret", secret: true, required: true, flag: "--token-secret" },
+    {
+      key: "driveThru",
+      label: "Send Drive Thru when marking shipped",
+      secret: false,
+      required: false,
+      kind: "boolean",
+      default: "false",
+      flag: "--drive-thru",
+      help: "BrickLink's shipping e-mail to the buyer, sent with every shipment unless the action says otherwise",
+    },
   ],
   capabilities: {
     orderCursor: "change_marker",
