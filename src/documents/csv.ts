@@ -1,6 +1,6 @@
 import { stringify } from "csv-stringify/sync";
 import { toDecimalString } from "../core/money.ts";
-import type { DocOrder } from "./model.ts";
+import { type DocOrder, itemCount, weightGrams } from "./model.ts";
 
 /** Exact decimal (no float), trailing zeros trimmed to two places: "12.34", "0.104", "7.00". */
 export function csvMoney(amount: number): string {
@@ -23,6 +23,7 @@ const ORDER_COLUMNS = [
   "status",
   "marketplace_status",
   "payment_status",
+  "payment_method",
   "buyer_name",
   "buyer_username",
   "buyer_email",
@@ -35,6 +36,7 @@ const ORDER_COLUMNS = [
   "total",
   "lots",
   "items",
+  "weight_g",
   "shipping_method",
   "tracking_numbers",
   "ship_name",
@@ -48,6 +50,9 @@ const ORDER_COLUMNS = [
   "ship_country",
   "ship_phone",
   "buyer_remarks",
+  "tags",
+  "internal_note",
+  "order_url",
 ];
 
 /** Orders: the table view's columns plus address, payment and shipping fields. UTF-8 with a BOM for spreadsheets. */
@@ -62,6 +67,7 @@ export function ordersCsv(orders: DocOrder[]): Buffer {
       o.status,
       csvText(o.rawStatus),
       o.paymentStatus,
+      csvText(typeof o.extra.paymentMethod === "string" ? o.extra.paymentMethod : null),
       csvText(o.buyerName),
       csvText(o.buyerUsername),
       csvText(o.buyerEmail),
@@ -73,7 +79,8 @@ export function ordersCsv(orders: DocOrder[]): Buffer {
       csvMoney(o.credits),
       csvMoney(o.grandTotal),
       String(o.lines.length),
-      String(o.lines.reduce((n, l) => n + l.quantity, 0)),
+      String(itemCount(o)),
+      String(weightGrams(o) ?? ""),
       csvText(o.shippingMethod),
       csvText(o.trackingNumbers.join(" ")),
       csvText(a?.name),
@@ -87,6 +94,9 @@ export function ordersCsv(orders: DocOrder[]): Buffer {
       a?.countryCode ?? "",
       csvText(a?.phone),
       csvText(o.buyerRemarks),
+      csvText(o.tags.join(", ")),
+      csvText(o.internalNote),
+      o.url ?? "",
     ];
   });
   return Buffer.from(`\ufeff${stringify([ORDER_COLUMNS, ...rows], { record_delimiter: "\r\n" })}`, "utf8");

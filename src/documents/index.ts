@@ -1,12 +1,12 @@
 import { z } from "zod";
-import { addressSchema } from "../core/order.ts";
+import type { Address } from "../core/order.ts";
 import { linesCsv, ordersCsv } from "./csv.ts";
-import { LABEL_LAYOUT_NAMES, type LabelLayout, renderLabels } from "./labels.ts";
+import { LABEL_LAYOUT_NAMES, LABEL_LAYOUTS, type LabelLayout, renderLabels } from "./labels.ts";
 import type { DocOrder, Sender } from "./model.ts";
 import { renderPackingSlips } from "./packing-slip.ts";
 import type { Paper } from "./pdf.ts";
 import { renderPickSheet } from "./pick-sheet.ts";
-import { documentFileName } from "./text.ts";
+import { addressLines, documentFileName } from "./text.ts";
 
 export const DOCUMENT_KINDS = ["labels", "pick-sheet", "packing-slips", "csv-orders", "csv-lines"] as const;
 export type DocumentKind = (typeof DOCUMENT_KINDS)[number];
@@ -20,17 +20,69 @@ export const documentOptionsSchema = z
   .strict();
 export type DocumentOptions = z.infer<typeof documentOptionsSchema>;
 
+const text = (max: number) => z.string().trim().max(max).nullable().optional();
+
+/** A return address as a seller types it: any of the parts, `full` made from them when not given. */
+export const returnAddressSchema = z
+  .object({
+    name: text(200),
+    company: text(200),
+    line1: text(200),
+    line2: text(200),
+    line3: text(200),
+    city: text(100),
+    region: text(100),
+    postalCode: text(20),
+    countryCode: z
+      .string()
+      .trim()
+      .toUpperCase()
+      .regex(/^[A-Z]{2}$/, "must be a two-letter ISO country code such as LU")
+      .nullable()
+      .optional(),
+    phone: text(50),
+    full: text(1000),
+  })
+  .strict()
+  .refine((a) => Boolean(a.full || a.line1 || a.city), "give at least line1 and city (or full)")
+  .transform((a): Address => {
+    const address: Address = {
+      name: a.name || null,
+      company: a.company || null,
+      line1: a.line1 || null,
+      line2: a.line2 || null,
+      line3: a.line3 || null,
+      city: a.city || null,
+      region: a.region || null,
+      postalCode: a.postalCode || null,
+      countryCode: a.countryCode || null,
+      phone: a.phone || null,
+      full: "",
+    };
+    return { ...address, full: a.full || addressLines(address, address.countryCode).join("\n") };
+  });
+
 /** The account's document settings (accounts.settings.documents). */
 export const documentSettingsSchema = z
   .object({
     storeName: z.string().trim().min(1).max(100).optional(),
     email: z.email().max(200).nullable().optional(),
-    returnAddress: addressSchema.nullable().optional(),
+    returnAddress: returnAddressSchema.nullable().optional(),
     paper: z.enum(["a4", "letter"]).optional(),
     labelLayout: z.enum(LABEL_LAYOUT_NAMES as [LabelLayout, ...LabelLayout[]]).optional(),
   })
   .strict();
 export type DocumentSettings = z.infer<typeof documentSettingsSchema>;
+
+/** What is wrong with the options for this account's defaults, naming the field; null when nothing. */
+export function optionsProblem(options: DocumentOptions, settings: DocumentSettings): string | null {
+  const layout = options.layout ?? settings.labelLayout ?? "4x6";
+  const { cols, rows } = LABEL_LAYOUTS[layout];
+  const positions = cols * rows;
+  if (options.startAt !== undefined && options.startAt > positions)
+    return `options.startAt: the ${layout} layout has ${positions} position${positions === 1 ? "" : "s"} per page; give 1 to ${positions}`;
+  return null;
+}
 
 const FILES: Record<DocumentKind, { name: string; ext: string; type: string }> = {
   labels: { name: "labels", ext: "pdf", type: "application/pdf" },

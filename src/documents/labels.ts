@@ -1,6 +1,8 @@
 import { type DocOrder, itemCount, marketplaceName, type Sender, weightGrams } from "./model.ts";
 import { barcode, createDoc, type Doc, fitText, PAPER } from "./pdf.ts";
-import { addressLines } from "./text.ts";
+import { addressLines, recipientLines } from "./text.ts";
+
+export const NO_ADDRESS = "No shipping address on the order";
 
 const MM = 72 / 25.4;
 
@@ -88,7 +90,11 @@ function drawLabel(doc: Doc, o: DocOrder, sender: Sender, x: number, y: number, 
   let cy = y + pad;
 
   // Sender: one small line on sheet labels, a block on thermal labels.
-  const senderLines = [sender.storeName, ...addressLines(sender.returnAddress, null).slice(1)];
+  // The return address names its country only when the parcel leaves it.
+  const senderLines = [
+    sender.storeName,
+    ...addressLines(sender.returnAddress, o.shippingAddress?.countryCode ?? fromCountry).slice(1),
+  ];
   doc
     .font("body")
     .fontSize(big ? 7.5 : 5.5)
@@ -115,8 +121,9 @@ function drawLabel(doc: Doc, o: DocOrder, sender: Sender, x: number, y: number, 
   }
 
   // Recipient: as large as the space allows.
-  const to = addressLines(o.shippingAddress, fromCountry);
-  const recipient = to.length ? to : [o.buyerName ?? o.buyerUsername ?? "(no address on the order)"];
+  const to = recipientLines(o, fromCountry);
+  // No address: say so where it would be, so the label is not stuck on a parcel as it is.
+  const recipient = to.length ? to : [o.buyerName ?? o.buyerUsername ?? "Buyer unknown", NO_ADDRESS];
   const footer = big ? 110 : Math.max(26, h * 0.3);
   const room = y + h - pad - footer - cy;
   const size = Math.max(5.5, Math.min(big ? 16 : 10, room / (recipient.length * 1.2 + (big ? 1.2 : 0))));
@@ -130,7 +137,8 @@ function drawLabel(doc: Doc, o: DocOrder, sender: Sender, x: number, y: number, 
   }
   doc.fillColor("black");
   recipient.forEach((line, i) => {
-    doc.font(i === 0 ? "bold" : "body").fontSize(size);
+    doc.font(i === 0 || line === NO_ADDRESS ? "bold" : "body");
+    doc.fontSize(line === NO_ADDRESS ? Math.min(size, big ? 12 : 7) : size);
     doc.text(fitText(doc, line, inner), x + pad, cy, { lineBreak: false });
     cy += size * 1.2;
   });

@@ -25,8 +25,36 @@ export async function idsForFilter(db: DbOrTx, accountId: number, q: OrderQuery)
  */
 export async function loadDocumentOrders(db: DbOrTx, accountId: number, ids: number[]): Promise<DocOrder[]> {
   if (ids.length === 0) return [];
+  // Named columns only: `raw` holds the marketplace's whole payload (all its lines again).
   const rows = await db
-    .select()
+    .select({
+      id: orders.id,
+      number: orders.number,
+      marketplace: orders.marketplace,
+      externalId: orders.externalId,
+      status: orders.status,
+      rawStatus: orders.rawStatus,
+      orderedAt: orders.orderedAt,
+      buyerName: orders.buyerName,
+      buyerUsername: orders.buyerUsername,
+      buyerEmail: orders.buyerEmail,
+      shippingAddress: orders.shippingAddress,
+      currency: orders.currency,
+      subtotal: orders.subtotal,
+      shipping: orders.shipping,
+      tax: orders.tax,
+      fees: orders.fees,
+      credits: orders.credits,
+      grandTotal: orders.grandTotal,
+      shippingMethod: orders.shippingMethod,
+      trackingNumbers: orders.trackingNumbers,
+      buyerRemarks: orders.buyerRemarks,
+      paymentStatus: orders.paymentStatus,
+      tags: orders.tags,
+      internalNote: orders.internalNote,
+      url: orders.url,
+      extra: orders.extra,
+    })
     .from(orders)
     .where(and(eq(orders.accountId, accountId), inArray(orders.id, ids)));
   const lines = await db
@@ -87,6 +115,9 @@ export async function loadDocumentOrders(db: DbOrTx, accountId: number, ids: num
       trackingNumbers: r.trackingNumbers,
       buyerRemarks: r.buyerRemarks,
       paymentStatus: r.paymentStatus,
+      tags: r.tags ?? [],
+      internalNote: r.internalNote,
+      url: r.url,
       extra: (r.extra as Record<string, unknown>) ?? {},
       lines: byOrder.get(id) ?? [],
     });

@@ -24,6 +24,9 @@ export interface DocOrder {
   trackingNumbers: string[];
   buyerRemarks: string | null;
   paymentStatus: string;
+  tags: string[];
+  internalNote: string | null;
+  url: string | null;
   extra: Record<string, unknown>;
   lines: DocLine[];
 }

@@ -1,15 +1,13 @@
 import { type DocOrder, itemCount, marketplaceName, type Sender } from "./model.ts";
 import { decimalsFor, displayMoney } from "./money.ts";
-import { barcode, createDoc, fitText, PAPER, type Paper } from "./pdf.ts";
-import { addressLines, formatDate } from "./text.ts";
+import { barcode, createDoc, fitText, PAPER, type Paper, wrapText } from "./pdf.ts";
+import { addressLines, conditionText, formatDate, recipientLines } from "./text.ts";
 
 export interface PackingSlipOptions {
   paper: Paper;
   sender: Sender;
   timeZone: string;
 }
-
-const COND: Record<string, string> = { new: "New", used: "Used", refurbished: "Refurbished", unknown: "" };
 
 /** Packing slip / invoice: one order per page (long orders continue on further pages). */
 export async function renderPackingSlips(orders: DocOrder[], opts: PackingSlipOptions): Promise<Buffer> {
@@ -19,13 +17,13 @@ export async function renderPackingSlips(orders: DocOrder[], opts: PackingSlipOp
   const { doc, finish } = createDoc(`Packing slips (${orders.length})`, opts.sender.storeName);
   const fromCountry = opts.sender.returnAddress?.countryCode ?? null;
   const cols = [
-    { t: "Location", w: 60 },
-    { t: "Item", w: 62 },
+    { t: "Location", w: 50 },
+    { t: "Item", w: 70 },
     { t: "Description", w: 0 },
     { t: "Colour", w: 70 },
-    { t: "Cond.", w: 42 },
-    { t: "Qty", w: 30, right: true },
-    { t: "Unit", w: 52, right: true },
+    { t: "Condition", w: 58 },
+    { t: "Qty", w: 26, right: true },
+    { t: "Unit", w: 50, right: true },
     { t: "Total", w: 56, right: true },
   ];
   const fixed = cols.reduce((n, c) => n + c.w, 0);
@@ -85,7 +83,7 @@ export async function renderPackingSlips(orders: DocOrder[], opts: PackingSlipOp
       doc.font("body").text(fitText(doc, v!, width / 2 - 80), m + 72, fy, { lineBreak: false });
       fy += 12;
     }
-    const ship = addressLines(o.shippingAddress, fromCountry);
+    const ship = recipientLines(o, fromCountry);
     let sy = y;
     doc
       .font("bold")
@@ -118,17 +116,21 @@ export async function renderPackingSlips(orders: DocOrder[], opts: PackingSlipOp
       y += 3;
     };
     tableHeader();
+    const descIndex = cols.findIndex((c) => c.t === "Description");
     for (const l of o.lines) {
-      if (y + 13 > ph - m) {
+      doc.font("body").fontSize(7.5);
+      const desc = wrapText(doc, l.name, cols[descIndex]!.w - 5, 2);
+      const rowH = 3 + desc.length * 9;
+      if (y + rowH > ph - m) {
         newPage(true);
         tableHeader();
       }
       const cells = [
         l.location ?? "",
         l.itemNo ?? "",
-        l.name,
+        "",
         l.colorName ?? "",
-        COND[l.condition] ?? l.condition,
+        conditionText(l.condition, l.completeness),
         String(l.quantity),
         lineMoney(l.unitPrice),
         lineMoney(l.lineTotal),
@@ -136,12 +138,18 @@ export async function renderPackingSlips(orders: DocOrder[], opts: PackingSlipOp
       let x = m;
       doc.font("body").fontSize(7.5).fillColor("black");
       cols.forEach((c, i) => {
-        const text = fitText(doc, cells[i]!, c.w - 5);
-        const tx = c.right ? x + c.w - 3 - doc.widthOfString(text) : x + 2;
-        doc.text(text, tx, y, { lineBreak: false });
+        if (i === descIndex) {
+          desc.forEach((d, k) => {
+            doc.text(d, x + 2, y + k * 9, { lineBreak: false });
+          });
+        } else {
+          const text = fitText(doc, cells[i]!, c.w - 5);
+          const tx = c.right ? x + c.w - 3 - doc.widthOfString(text) : x + 2;
+          doc.text(text, tx, y, { lineBreak: false });
+        }
         x += c.w;
       });
-      y += 12;
+      y += rowH;
     }
 
     // Cost summary and remarks.

@@ -57,6 +57,31 @@ export function addressLines(a: Address | null, fromCountry: string | null = nul
   return lines.map((l) => l.trim()).filter(Boolean);
 }
 
+/**
+ * The recipient block of a label or slip: the address for the destination country, led by the
+ * buyer's name when the address itself has none. Empty when the order has no address.
+ */
+export function recipientLines(
+  o: { shippingAddress: Address | null; buyerName: string | null },
+  fromCountry: string | null,
+): string[] {
+  const a = o.shippingAddress;
+  const lines = addressLines(a, fromCountry);
+  if (lines.length && a && !a.name?.trim() && (a.line1 || a.city || a.postalCode) && o.buyerName?.trim())
+    lines.unshift(o.buyerName.trim());
+  return lines;
+}
+
+/** Condition as printed, with BrickLink's set completeness (C complete, B incomplete, S sealed). */
+const CONDITION: Record<string, string> = { new: "New", used: "Used", refurbished: "Refurb.", unknown: "" };
+const COMPLETENESS: Record<string, string> = { C: "complete", B: "incomplete", S: "sealed" };
+export function conditionText(condition: string, completeness: string | null, short = false): string {
+  const c = CONDITION[condition] ?? condition;
+  if (!completeness) return c;
+  const k = completeness.toUpperCase();
+  return `${c} ${short ? k : (COMPLETENESS[k] ?? completeness)}`.trim();
+}
+
 /** `orderhub-<kind>-<YYYYMMDD-HHmmss>.<ext>` in the account's time zone. */
 export function documentFileName(kind: string, ext: string, at: Date, timeZone: string): string {
   let parts: Record<string, string>;

@@ -10,6 +10,7 @@ import {
   type DocumentSettings,
   documentOptionsSchema,
   documentSettingsSchema,
+  optionsProblem,
   renderDocument,
 } from "../../documents/index.ts";
 import { idsForFilter, loadDocumentOrders, MAX_DOCUMENT_ORDERS } from "../../documents/load.ts";
@@ -18,7 +19,10 @@ import type { HttpDeps } from "../deps.ts";
 import { defineRoute, type RouteDef } from "../route.ts";
 import { orderQuerySchema } from "./orders.ts";
 
-const filterSchema = orderQuerySchema.omit({ page: true, pageSize: true, sort: true, dir: true, ids: true });
+// Strict: a misspelt filter field must not quietly widen the selection to every order.
+const filterSchema = orderQuerySchema
+  .omit({ page: true, pageSize: true, sort: true, dir: true, ids: true })
+  .strict();
 
 const documentBody = z
   .object({
@@ -71,6 +75,8 @@ export function documentRoutes(ctx: AppContext, _deps: HttpDeps): RouteDef[] {
         const account = await getAccount(ctx.db, accountId);
         if (!account) throw notFound("account");
         const settings = documentSettings(account.settings);
+        const problem = optionsProblem(body.options ?? {}, settings);
+        if (problem) throw badRequest(problem);
         const sender: Sender = {
           storeName: settings.storeName ?? account.name,
           returnAddress: settings.returnAddress ?? null,
