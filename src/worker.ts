@@ -1,14 +1,17 @@
 import type { AppContext } from "./context.ts";
 import { maintainDatabase } from "./db/maintenance.ts";
 import { FULFILMENT_KIND, fulfilmentPushHandler } from "./fulfillment/shipments.ts";
+import { STOCK_KIND } from "./inventory/ledger.ts";
+import { stockPushHandler } from "./inventory/push.ts";
 import type { JobQueue } from "./jobs/queue.ts";
 import { runSync } from "./sync/engine.ts";
 import { dispatchOutbox, registerOutboxHandler, scheduleNext } from "./sync/outbox.ts";
 import { startScheduler } from "./sync/scheduler.ts";
 
 /** Every kind of outbox push, registered with the dispatcher. */
-export function registerPushHandlers(): void {
+export function registerPushHandlers(ctx: AppContext): void {
   registerOutboxHandler(FULFILMENT_KIND, fulfilmentPushHandler);
+  registerOutboxHandler(STOCK_KIND, stockPushHandler(ctx.db));
 }
 
 /** Registers the job handlers and starts the scheduler loop in this process. */
@@ -25,7 +28,7 @@ export async function startWorker(
     if (ctx.database.kind === "pglite" && run.created + run.updated >= 500)
       await maintainDatabase(ctx.database);
   });
-  registerPushHandlers();
+  registerPushHandlers(ctx);
   await queue.work("outbox.dispatch", async (_data, job) => {
     await dispatchOutbox(ctx, { queue, signal: job.signal });
   });

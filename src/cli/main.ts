@@ -715,6 +715,131 @@ pushes
     }),
   );
 
+// ------------------------------------------------------------------ inventory
+
+const inventory = program.command("inventory").description("lots with BrickLink as the truth");
+inventory
+  .command("import <connection>")
+  .description("BrickLink: take the store inventory as lots; BrickOwl: link its lots to them")
+  .action(async (ref: string, _o: unknown, cmd: Command) =>
+    withApi(cmd, async (api, opts) => {
+      const id = await connectionId(api, ref);
+      const res = await api.call<{
+        import: {
+          marketplace: string;
+          lots: number;
+          created: number;
+          linked: number;
+          updated: number;
+          unlinked: { externalId: string; reason: string }[];
+        };
+      }>("POST", "/api/inventory/import", { connectionId: id });
+      const r = res.import;
+      print(opts, res, () =>
+        [
+          `${r.lots} lots on ${r.marketplace}: ${r.created} new, ${r.linked} linked, ${r.updated} already known, ${r.unlinked.length} not linked.`,
+          ...r.unlinked.slice(0, 50).map((u) => `  lot ${u.externalId}: ${u.reason}`),
+        ].join("\n"),
+      );
+    }),
+  );
+inventory
+  .command("list")
+  .option("--search <text>", "item number, name or location")
+  .option("--limit <n>", "lots to show", "100")
+  .action(async (o: { search?: string; limit: string }, cmd: Command) =>
+    withApi(cmd, async (api, opts) => {
+      const q = new URLSearchParams({ limit: o.limit });
+      if (o.search) q.set("search", o.search);
+      const res = await api.call<{ lots: Record<string, unknown>[]; total: number }>(
+        "GET",
+        `/api/inventory/lots?${q}`,
+      );
+      print(
+        opts,
+        res,
+        () =>
+          `${table(res.lots, [
+            { key: "id", label: "LOT", right: true },
+            { key: "location", label: "LOCATION" },
+            { key: "itemNo", label: "ITEM" },
+            { key: "colorName", label: "COLOUR" },
+            { key: "condition", label: "COND" },
+            { key: "quantity", label: "QTY", right: true },
+            { key: "reserved", label: "RESERVED", right: true },
+          ])}\n${res.total} lots`,
+      );
+    }),
+  );
+inventory
+  .command("show <lot>")
+  .description("a lot (id or bricklink:<inventory id>) with its ledger and pushes")
+  .action(async (ref: string, _o: unknown, cmd: Command) =>
+    withApi(cmd, async (api, opts) => {
+      const res = await api.call<{
+        lot: Record<string, unknown>;
+        ledger: Record<string, unknown>[];
+        pushes: Record<string, unknown>[];
+      }>("GET", `/api/inventory/lots/${encodeURIComponent(ref)}`);
+      print(opts, res, () =>
+        [
+          `Lot ${res.lot.id}: ${res.lot.itemNo} ${res.lot.colorName ?? ""} (${res.lot.condition}) at ${res.lot.location ?? "—"}: ${res.lot.quantity} available, ${res.lot.reserved} reserved`,
+          table(res.ledger, [
+            { key: "createdAt", label: "WHEN" },
+            { key: "kind", label: "KIND" },
+            { key: "quantityDelta", label: "QTY", right: true },
+            { key: "reservedDelta", label: "RESERVED", right: true },
+            { key: "reason", label: "REASON" },
+          ]),
+        ].join("\n"),
+      );
+    }),
+  );
+inventory
+  .command("adjust <lot>")
+  .description("change a lot's quantity (pushed to every marketplace)")
+  .requiredOption("--by <n>", "signed change: +3 or -2")
+  .option("--reason <text>", "why", "adjusted")
+  .action(async (ref: string, o: { by: string; reason: string }, cmd: Command) =>
+    withApi(cmd, async (api, opts) => {
+      const by = Number(o.by);
+      if (!Number.isInteger(by) || by === 0)
+        throw new Error(`--by: a whole number other than 0, such as +3 or -2 (not "${o.by}")`);
+      const res = await api.call<{ lot: Record<string, unknown> }>(
+        "POST",
+        `/api/inventory/lots/${encodeURIComponent(ref)}/adjust`,
+        {
+          by,
+          reason: o.reason,
+        },
+      );
+      if (api.local) await api.local.queue.runUntilIdle();
+      print(
+        opts,
+        res,
+        () =>
+          `Lot ${res.lot.id}: now ${res.lot.quantity} available (${by > 0 ? "+" : ""}${by}); pushed to its marketplaces.`,
+      );
+    }),
+  );
+inventory
+  .command("unmatched")
+  .description("lines of open orders that match no lot")
+  .action(async (_o: unknown, cmd: Command) =>
+    withApi(cmd, async (api, opts) => {
+      const res = await api.call<{ lines: Record<string, unknown>[] }>("GET", "/api/inventory/unmatched");
+      print(opts, res, () =>
+        table(res.lines, [
+          { key: "number", label: "ORDER" },
+          { key: "itemNo", label: "ITEM" },
+          { key: "colorName", label: "COLOUR" },
+          { key: "condition", label: "COND" },
+          { key: "quantity", label: "QTY", right: true },
+        ]),
+      );
+    }),
+  );
+
 // ------------------------------------------------------------------ documents
 
 program

@@ -22,8 +22,8 @@ let accountId: number;
 const conns: Record<string, number> = {};
 
 beforeAll(async () => {
-  registerPushHandlers();
   api = await testApi({ clock });
+  registerPushHandlers(api.ctx);
   await api.queue.work("sync.run", async (d) => {
     await runSync(api.ctx, Number(d.runId), { queue: api.queue });
   });

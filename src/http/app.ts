@@ -14,6 +14,7 @@ import { documentRoutes } from "./routes/documents.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { fulfilmentRoutes } from "./routes/fulfilment.ts";
 import { integrationRoutes } from "./routes/integrations.ts";
+import { inventoryRoutes } from "./routes/inventory.ts";
 import { orderRoutes } from "./routes/orders.ts";
 import { syncRunRoutes } from "./routes/sync-runs.ts";
 import { systemRoutes } from "./routes/system.ts";
@@ -56,6 +57,7 @@ export function routeTable(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     ...connectionRoutes(ctx, deps),
     ...documentRoutes(ctx, deps),
     ...fulfilmentRoutes(ctx, deps),
+    ...inventoryRoutes(ctx, deps),
     ...orderRoutes(ctx, deps),
     ...syncRunRoutes(ctx, deps),
     ...integrationRoutes(ctx, deps),

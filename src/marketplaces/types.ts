@@ -143,6 +143,25 @@ export interface WebhookNotice {
   externalOrderIds: string[];
 }
 
+/** A store lot as a marketplace lists it, in unified terms. */
+export interface MarketplaceLot {
+  externalId: string;
+  itemNo: string | null;
+  itemType: string;
+  colorId: string | null;
+  colorName: string | null;
+  condition: "new" | "used" | "unknown";
+  completeness: string | null;
+  name: string | null;
+  quantity: number;
+  /** Ten-thousandths of the store currency. */
+  price: number | null;
+  location: string | null;
+  description: string | null;
+  /** The BrickLink lot this lot is linked to (BrickOwl's external lot id). */
+  linkedExternalId: string | null;
+}
+
 /**
  * What every marketplace implements. The engine reads `manifest.capabilities`; the ports that a
  * capability needs are present exactly when it is declared (the contract suite checks that).
@@ -158,6 +177,17 @@ export interface MarketplaceAdapter<C = unknown> {
   fetchNotices: ((ctx: AdapterContext) => Promise<WebhookNotice>) | null;
   pushShipment: ((ctx: AdapterContext, push: ShipmentPush) => Promise<void>) | null;
   pushStatus: ((ctx: AdapterContext, push: StatusPush) => Promise<void>) | null;
+  /** The whole store inventory (stock rooms included); null where stock is not kept there. */
+  fetchInventory?: ((ctx: AdapterContext) => Promise<MarketplaceLot[]>) | null;
+  /** One lot's quantity now (to read back after an ambiguous stock push). */
+  fetchLotQuantity?: ((ctx: AdapterContext, externalId: string) => Promise<number>) | null;
+  /** A signed quantity change; answers the new quantity when the marketplace says it. */
+  pushStockDelta?:
+    | ((
+        ctx: AdapterContext,
+        push: { externalId: string; delta: number; description: string | null },
+      ) => Promise<{ quantity: number | null }>)
+    | null;
   /** BrickLink's "Drive Thru" e-mail to the buyer; null where the marketplace has none. */
   pushDriveThru?: ((ctx: AdapterContext, externalOrderId: string) => Promise<void>) | null;
   /** The unified status of a raw one (to apply a confirmed status push locally). */

@@ -9,6 +9,7 @@ import { readCursor, writeCursor } from "../db/repos/cursors.ts";
 import { changeMarkers, type UpsertResult, upsertOrders } from "../db/repos/orders.ts";
 import { getSyncRun, isFinal, listSyncRuns, type SyncRunRow } from "../db/repos/sync-runs.ts";
 import { connections, syncRuns } from "../db/schema.ts";
+import { applyOrdersToStock } from "../inventory/stock.ts";
 import type { JobQueue } from "../jobs/queue.ts";
 import { getAdapter } from "../marketplaces/registry.ts";
 import type { AdapterContext, MarketplaceAdapter } from "../marketplaces/types.ts";
@@ -265,6 +266,25 @@ export async function runSync(ctx: AppContext, runId: number, opts: RunOptions =
         { accountId: conn.accountId, connectionId: conn.id, source, at: now() },
         batch,
       );
+      // Stock follows the orders in the same transaction: a reservation never goes missing or twice.
+      const touched = res.filter((r) => r.outcome !== "unchanged").map((r) => r.orderId);
+      if (touched.length) {
+        const [c] = await tx
+          .select({ baselineAt: connections.baselineAt })
+          .from(connections)
+          .where(eq(connections.id, conn.id));
+        await applyOrdersToStock(
+          tx,
+          {
+            accountId: conn.accountId,
+            marketplace: conn.marketplace,
+            connectionId: conn.id,
+            baselineAt: c?.baselineAt ?? null,
+            at: now(),
+          },
+          touched,
+        );
+      }
       for (const r of res) {
         if (r.outcome === "created") counters.created++;
         else if (r.outcome === "updated") counters.updated++;

@@ -21,13 +21,21 @@ const isoDate = z
 
 /** A push as the seller sees it on the order: what, where, and how it went. */
 export function pushView(r: OutboxRow, number?: string) {
-  const p = r.payload as { action?: string; marketplace?: string; steps?: unknown[]; done?: number };
+  const p = r.payload as {
+    action?: string;
+    marketplace?: string;
+    steps?: unknown[];
+    done?: number;
+    delta?: number;
+  };
+  const action =
+    p.action ?? (r.kind === "stock" ? `stock ${(p.delta ?? 0) > 0 ? "+" : ""}${p.delta ?? 0}` : null);
   return {
     id: r.id,
     orderId: r.orderId,
     ...(number ? { number } : {}),
     kind: r.kind,
-    action: p.action ?? null,
+    action,
     marketplace: p.marketplace ?? null,
     state: r.status === "sending" ? "pending" : r.status,
     steps: p.steps ?? [],

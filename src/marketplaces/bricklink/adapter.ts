@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { AdapterContext, MarketplaceAdapter } from "../types.ts";
 import { BrickLinkClient } from "./client.ts";
 import { bricklinkManifest } from "./manifest.ts";
-import { mapBrickLinkStatus, mapOrder, mapSummary } from "./mapping.ts";
+import { mapBrickLinkStatus, mapInventoryLot, mapOrder, mapSummary } from "./mapping.ts";
 import { noticeFromNotifications } from "./webhooks.ts";
 
 /** BrickLink has no paging: one list call is the whole store; the cursor remembers the newest change. */
@@ -69,4 +69,18 @@ export const bricklinkAdapter: MarketplaceAdapter<BrickLinkCheckpoint> = {
     await client(ctx).driveThru(externalOrderId, false);
   },
   mapStatus: (raw) => mapBrickLinkStatus(raw),
+  async fetchInventory(ctx) {
+    return (await client(ctx).getInventories()).map(mapInventoryLot);
+  },
+  async fetchLotQuantity(ctx, externalId) {
+    return (await client(ctx).getInventory(Number(externalId))).quantity;
+  },
+  async pushStockDelta(ctx, push) {
+    // A delta, never an absolute value; `description` must always be sent (or BrickLink clears it).
+    const lot = await client(ctx).updateInventory(Number(push.externalId), {
+      quantityDelta: push.delta,
+      description: push.description ?? "",
+    });
+    return { quantity: lot.quantity };
+  },
 };

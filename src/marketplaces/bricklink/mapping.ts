@@ -2,7 +2,13 @@ import { MarketplaceError } from "../../core/errors.ts";
 import { parseDecimal } from "../../core/money.ts";
 import type { Address, ItemType, OrderInput, OrderLineInput, OrderSummary } from "../../core/order.ts";
 import { type PaymentStatus, statusMapper } from "../../core/status.ts";
-import type { BrickLinkOrder, BrickLinkOrderItem, BrickLinkOrderSummary } from "./types.ts";
+import type { MarketplaceLot } from "../types.ts";
+import type {
+  BrickLinkInventory,
+  BrickLinkOrder,
+  BrickLinkOrderItem,
+  BrickLinkOrderSummary,
+} from "./types.ts";
 
 /** Seed 002's table, plus the undocumented PAID-PENDING and PURGED (DESIGN §4). */
 export const mapBrickLinkStatus = statusMapper({
@@ -230,5 +236,24 @@ export function mapOrder(o: BrickLinkOrder, items: BrickLinkOrderItem[][]): Orde
       driveThruSent: o.drive_thru_sent ?? null,
     },
     raw: { order: o, items },
+  };
+}
+
+/** A BrickLink store lot in unified terms (remarks are the bin location, as on order lines). */
+export function mapInventoryLot(l: BrickLinkInventory): MarketplaceLot {
+  return {
+    externalId: String(l.inventory_id),
+    itemNo: l.item.no,
+    itemType: ITEM_TYPES[l.item.type.toUpperCase()] ?? "other",
+    colorId: String(l.color_id),
+    colorName: decodeEntities(l.color_name) ?? null,
+    condition: l.new_or_used === "N" ? "new" : l.new_or_used === "U" ? "used" : "unknown",
+    completeness: l.completeness ?? null,
+    name: decodeEntities(l.item.name) ?? null,
+    quantity: l.quantity,
+    price: amount(l.unit_price, "unit_price"),
+    location: decodeEntities(l.remarks) || null,
+    description: l.description ?? null,
+    linkedExternalId: null,
   };
 }

@@ -3,7 +3,14 @@ import { MarketplaceError } from "../../core/errors.ts";
 import type { AdapterContext, MarketplaceAdapter } from "../types.ts";
 import { BrickOwlClient, LIST_LIMIT } from "./client.ts";
 import { brickowlManifest } from "./manifest.ts";
-import { BRICKOWL_STATUSES, brickOwlStatusId, mapBrickOwlStatus, mapOrder, mapSummary } from "./mapping.ts";
+import {
+  BRICKOWL_STATUSES,
+  brickOwlStatusId,
+  mapBrickOwlStatus,
+  mapInventoryLot,
+  mapOrder,
+  mapSummary,
+} from "./mapping.ts";
 import type { BrickOwlOrderListEntry } from "./types.ts";
 
 /**
@@ -132,6 +139,23 @@ export const brickowlAdapter: MarketplaceAdapter<BrickOwlCheckpoint> = {
     await client(ctx).setOrderStatus(push.externalOrderId, id);
   },
   pushDriveThru: null,
+  async fetchInventory(ctx) {
+    return (await client(ctx).listInventory({ activeOnly: false })).map(mapInventoryLot);
+  },
+  async fetchLotQuantity(ctx, externalId) {
+    const [lot] = await client(ctx).listInventory({ activeOnly: false, lotId: externalId });
+    if (!lot)
+      throw new MarketplaceError("not_found", {
+        marketplace: "brickowl",
+        operation: "listInventory",
+        message: `BrickOwl lot ${externalId} does not exist`,
+      });
+    return lot.qty;
+  },
+  async pushStockDelta(ctx, push) {
+    await client(ctx).updateInventory(push.externalId, { relativeQuantity: push.delta });
+    return { quantity: null };
+  },
   mapStatus: (raw) => {
     const id = brickOwlStatusId(raw);
     return mapBrickOwlStatus(id === null ? raw : String(id));

@@ -2,7 +2,13 @@ import { MarketplaceError } from "../../core/errors.ts";
 import { parseDecimal } from "../../core/money.ts";
 import type { Address, ItemType, OrderInput, OrderLineInput, OrderSummary } from "../../core/order.ts";
 import { type PaymentStatus, statusMapper } from "../../core/status.ts";
-import type { BrickOwlOrder, BrickOwlOrderItem, BrickOwlOrderListEntry } from "./types.ts";
+import type { MarketplaceLot } from "../types.ts";
+import type {
+  BrickOwlInventoryLot,
+  BrickOwlOrder,
+  BrickOwlOrderItem,
+  BrickOwlOrderListEntry,
+} from "./types.ts";
 
 /** BrickOwl's status ids (reference B3). Ids 1–7 are the ones a seller may set. */
 export const BRICKOWL_STATUSES: Readonly<Record<number, string>> = {
@@ -300,5 +306,27 @@ export function mapOrder(o: BrickOwlOrder, items: BrickOwlOrderItem[]): OrderInp
       trackingAdvice: o.tracking_advice || null,
     },
     raw: { order: o, items },
+  };
+}
+
+/** A BrickOwl store lot in unified terms; the item number is BrickLink's where BrickOwl knows it. */
+export function mapInventoryLot(l: BrickOwlInventoryLot): MarketplaceLot {
+  const of = (type: string) => l.ids?.find((x) => x.type === type && x.id)?.id ?? null;
+  const full = (l.full_con ?? l.con ?? "").toLowerCase();
+  const rec = l as Record<string, unknown>;
+  return {
+    externalId: l.lot_id,
+    itemNo: of("bl_item_no") ?? of("design_id") ?? l.boid ?? null,
+    itemType: ITEM_TYPES[(l.type ?? "part").toLowerCase()] ?? "other",
+    colorId: typeof rec.color_id === "string" ? rec.color_id : (l.boid?.split("-")[1] ?? null),
+    colorName: typeof rec.color_name === "string" ? rec.color_name : null,
+    condition: full.startsWith("new") ? "new" : full.startsWith("used") ? "used" : "unknown",
+    completeness: null,
+    name: typeof rec.name === "string" ? rec.name : null,
+    quantity: l.qty,
+    price: l.price ? amount(l.price, "price") : null,
+    location: l.personal_note?.trim() || null,
+    description: l.public_note ?? null,
+    linkedExternalId: linkedBrickLinkLot(l),
   };
 }

@@ -1,0 +1,90 @@
+import { z } from "zod";
+import type { AppContext } from "../../context.ts";
+import { adjustLot, findLot, getLot, importInventory, listLots } from "../../inventory/lots.ts";
+import { unmatchedLines } from "../../inventory/stock.ts";
+import type { HttpDeps } from "../deps.ts";
+import { defineRoute, type RouteDef } from "../route.ts";
+
+const lotRef = z.object({ ref: z.string().trim().min(1).max(100) });
+
+/** Lots with BrickLink as the truth: import, look, adjust. Pushes show under /api/pushes. */
+export function inventoryRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
+  return [
+    defineRoute({
+      method: "POST",
+      url: "/api/inventory/import",
+      auth: ["owner"],
+      summary:
+        "Import the BrickLink store inventory as lots (stock rooms included), or link a BrickOwl store's lots to them",
+      tags: ["inventory"],
+      body: z.object({ connectionId: z.number().int().positive() }).strict(),
+      async handler({ auth, body }) {
+        return { import: await importInventory(ctx, auth!.accountId!, body.connectionId) };
+      },
+    }),
+    defineRoute({
+      method: "GET",
+      url: "/api/inventory/lots",
+      auth: "user",
+      summary: "Lots by location and item; search by item number, name or location",
+      tags: ["inventory"],
+      query: z.object({
+        search: z.string().max(100).optional(),
+        limit: z.coerce.number().int().min(1).max(500).optional(),
+        offset: z.coerce.number().int().min(0).max(10_000_000).optional(),
+      }),
+      async handler({ auth, query }) {
+        return listLots(ctx, auth!.accountId!, query);
+      },
+    }),
+    defineRoute({
+      method: "GET",
+      url: "/api/inventory/lots/:ref",
+      auth: "user",
+      summary: "One lot (id or bricklink:<inventory id>) with its listings, its ledger and its pushes",
+      tags: ["inventory"],
+      params: lotRef,
+      async handler({ auth, params }) {
+        return getLot(ctx, auth!.accountId!, await findLot(ctx, auth!.accountId!, params.ref));
+      },
+    }),
+    defineRoute({
+      method: "POST",
+      url: "/api/inventory/lots/:ref/adjust",
+      auth: ["owner", "staff"],
+      summary:
+        "Change a lot's quantity by a signed amount: a ledger row, and the change pushed to every marketplace",
+      tags: ["inventory"],
+      params: lotRef,
+      body: z
+        .object({
+          by: z
+            .number()
+            .int()
+            .refine((n) => n !== 0, "must not be 0"),
+          reason: z.string().trim().max(200).optional(),
+        })
+        .strict(),
+      async handler({ auth, params, body }) {
+        const lotId = await findLot(ctx, auth!.accountId!, params.ref);
+        return adjustLot(ctx, deps.queue, {
+          accountId: auth!.accountId!,
+          userId: auth!.userId,
+          lotId,
+          by: body.by,
+          reason: body.reason ?? "adjusted",
+        });
+      },
+    }),
+    defineRoute({
+      method: "GET",
+      url: "/api/inventory/unmatched",
+      auth: "user",
+      summary: "Lines of open orders that match no lot (to link or fix by hand)",
+      tags: ["inventory"],
+      async handler({ auth }) {
+        return { lines: await unmatchedLines(ctx.db, auth!.accountId!) };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,213 @@
+import { and, eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ManualClock } from "../../test/helpers/db.ts";
+import { bearer, seedAccount, type TestApi, testApi } from "../../test/helpers/http.ts";
+import { inventoryLedger, inventoryLots, listings, outbox } from "../db/schema.ts";
+import {
+  type BrickLinkSimulator,
+  startBrickLinkSimulator,
+} from "../marketplaces/bricklink/simulator/server.ts";
+import { type BrickOwlSimulator, startBrickOwlSimulator } from "../marketplaces/brickowl/simulator/server.ts";
+import { requestSync, runSync } from "../sync/engine.ts";
+import { dispatchOutbox } from "../sync/outbox.ts";
+import { registerPushHandlers } from "../worker.ts";
+import { adjustLot, findLot, importInventory } from "./lots.ts";
+
+// Before the real time of day, so rows the database stamps itself come after the baseline.
+const clock = new ManualClock("2026-01-01T00:00:00Z");
+let api: TestApi;
+let bl: BrickLinkSimulator;
+let bo: BrickOwlSimulator;
+let token: string;
+let accountId: number;
+const conns: Record<"bricklink" | "brickowl", number> = { bricklink: 0, brickowl: 0 };
+
+const blQty = (inventoryId: number) => bl.control.state.inventory.get(inventoryId)!.quantity;
+const boLotOf = (inventoryId: number) =>
+  [...bo.control.state.inventory.values()].find(
+    (l) => (l.external_lot_ids as Record<string, string>).other === String(inventoryId),
+  )!;
+const boQty = (inventoryId: number) => Number(boLotOf(inventoryId).qty);
+
+async function sync(which: "bricklink" | "brickowl") {
+  clock.advance(1000);
+  await requestSync(api.ctx, api.queue, { accountId, connectionId: conns[which], trigger: "manual" });
+  await api.queue.runUntilIdle();
+}
+async function settle(rounds = 12) {
+  for (let i = 0; i < rounds; i++) {
+    await dispatchOutbox(api.ctx);
+    const left = await api.ctx.db.select().from(outbox).where(eq(outbox.status, "pending"));
+    if (left.length === 0) return;
+    clock.advance(5 * 60_000);
+  }
+}
+async function lotOf(inventoryId: number) {
+  const id = await findLot(api.ctx, accountId, `bricklink:${inventoryId}`);
+  const [lot] = await api.ctx.db.select().from(inventoryLots).where(eq(inventoryLots.id, id));
+  return lot!;
+}
+
+beforeAll(async () => {
+  api = await testApi({ clock });
+  registerPushHandlers(api.ctx);
+  await api.queue.work("sync.run", async (d) => {
+    await runSync(api.ctx, Number(d.runId), { queue: api.queue });
+  });
+  bl = await startBrickLinkSimulator({ seed: 51, orders: 20 });
+  bo = await startBrickOwlSimulator({ seed: 51, orders: 15 });
+  const seeded = await seedAccount(api);
+  accountId = seeded.account.id;
+  token = seeded.tokens.owner;
+  for (const [marketplace, baseUrl, config] of [
+    ["bricklink", bl.baseUrl, { ...bl.credentials }],
+    ["brickowl", bo.baseUrl, { apiKey: bo.apiKey }],
+  ] as const) {
+    const res = await api.app.inject({
+      method: "POST",
+      url: "/api/connections",
+      headers: bearer(token),
+      payload: { marketplace, name: marketplace, baseUrl, config },
+    });
+    conns[marketplace] = res.json().connection.id;
+    await sync(marketplace);
+  }
+});
+afterAll(async () => {
+  await api.close();
+  await bl.close();
+  await bo.close();
+});
+
+describe("inventory with BrickLink as the ground truth", () => {
+  it("imports the BrickLink store as lots and links every BrickOwl lot by its BrickLink lot id; history pushes nothing", async () => {
+    const before = [...bl.control.state.inventory.values()].map((l) => l.quantity);
+    const a = await importInventory(api.ctx, accountId, conns.bricklink);
+    expect(a).toMatchObject({ created: bl.control.state.inventory.size, unlinked: [] });
+    const b = await importInventory(api.ctx, accountId, conns.brickowl);
+    expect(b).toMatchObject({ linked: bo.control.state.inventory.size, unlinked: [] });
+    // Open orders from before the first sync reserve stock here but move nothing on the marketplaces.
+    const reserved = await api.ctx.db
+      .select()
+      .from(inventoryLedger)
+      .where(eq(inventoryLedger.kind, "reserve"));
+    expect(reserved.length).toBeGreaterThan(0);
+    expect(reserved.every((r) => r.quantityDelta === 0 && r.reservedDelta > 0)).toBe(true);
+    await settle();
+    expect((await api.ctx.db.select().from(outbox)).length).toBe(0);
+    expect([...bl.control.state.inventory.values()].map((l) => l.quantity)).toEqual(before);
+    // A lot's numbers are the sum of its ledger.
+    const lot = await lotOf([...bl.control.state.inventory.keys()][0]!);
+    const rows = await api.ctx.db.select().from(inventoryLedger).where(eq(inventoryLedger.lotId, lot.id));
+    expect(rows.reduce((n, r) => n + r.quantityDelta, 0)).toBe(lot.quantity);
+    expect(rows.reduce((n, r) => n + r.reservedDelta, 0)).toBe(lot.reserved);
+  });
+
+  it("a BrickOwl order lowers BrickLink by exactly its quantities", async () => {
+    const id = bo.control.createOrder({ lines: 3 });
+    const items = bo.control.state.orders.get(id)!.items;
+    const expected = new Map<number, number>();
+    for (const it of items) {
+      const inv = Number(it.bl_lot_id);
+      expected.set(inv, (expected.get(inv) ?? blQty(inv)) - Number(it.ordered_quantity));
+    }
+    const boBefore = items.map((it) => boQty(Number(it.bl_lot_id)));
+    await sync("brickowl");
+    await settle();
+    for (const [inv, q] of expected) expect(blQty(inv)).toBe(q);
+    // BrickOwl took the sale off itself: we send it nothing.
+    expect(items.map((it) => boQty(Number(it.bl_lot_id)))).toEqual(boBefore);
+    for (const [inv, q] of expected) expect((await lotOf(inv)).quantity).toBe(q);
+  });
+
+  it("a BrickLink order lowers BrickOwl; syncing it again changes nothing", async () => {
+    const id = bl.control.createOrder({ lines: 2 });
+    const batch = bl.control.state.orders.get(id)!.batches.flat();
+    const expected = new Map<number, number>();
+    for (const it of batch) {
+      const inv = it.inventory_id!;
+      expected.set(inv, (expected.get(inv) ?? boQty(inv)) - it.quantity);
+    }
+    await sync("bricklink");
+    await settle();
+    for (const [inv, q] of expected) expect(boQty(inv)).toBe(q);
+    await sync("bricklink");
+    await sync("bricklink");
+    await settle();
+    for (const [inv, q] of expected) expect(boQty(inv)).toBe(q);
+  });
+
+  it("a local adjustment reaches both; 100 rapid adjustments become a few pushes with the right total", async () => {
+    const inv = [...bl.control.state.inventory.keys()][3]!;
+    const lotId = await findLot(api.ctx, accountId, `bricklink:${inv}`);
+    const [b0, o0] = [blQty(inv), boQty(inv)];
+    await adjustLot(api.ctx, null, { accountId, userId: null, lotId, by: 5, reason: "found a bag" });
+    await settle();
+    expect([blQty(inv), boQty(inv)]).toEqual([b0 + 5, o0 + 5]);
+    const writes = bl.control.callsByPath()["PUT /api/store/v1/inventories/{id}"] ?? 0;
+    let sum = 0;
+    for (let i = 0; i < 100; i++) {
+      const by = i % 3 === 0 ? -1 : 2;
+      sum += by;
+      await adjustLot(api.ctx, null, { accountId, userId: null, lotId, by, reason: "count" });
+    }
+    await settle();
+    expect([blQty(inv), boQty(inv)]).toEqual([b0 + 5 + sum, o0 + 5 + sum]);
+    expect((bl.control.callsByPath()["PUT /api/store/v1/inventories/{id}"] ?? 0) - writes).toBe(1);
+    // BrickLink was always sent `description` with the delta.
+    expect(bl.control.state.inventory.get(inv)!.description).toBeDefined();
+  });
+
+  it("a cancelled BrickOwl order restocks both marketplaces", async () => {
+    const id = bo.control.createOrder({ lines: 1 });
+    await sync("brickowl");
+    await settle();
+    const it = bo.control.state.orders.get(id)!.items[0]!;
+    const inv = Number(it.bl_lot_id);
+    const [b1, o1] = [blQty(inv), boQty(inv)];
+    bo.control.state.orders.get(id)!.order.status_id = "8";
+    bo.control.state.orders.get(id)!.order.status = "Cancelled";
+    await sync("brickowl");
+    await settle();
+    const q = Number(it.ordered_quantity);
+    expect([blQty(inv), boQty(inv)]).toEqual([b1 + q, o1 + q]);
+  });
+
+  it("a 429 storm delays the pushes but loses none; an answer lost after BrickOwl applied a change is not applied twice", async () => {
+    const inv = [...bl.control.state.inventory.keys()][7]!;
+    const lotId = await findLot(api.ctx, accountId, `bricklink:${inv}`);
+    const [b0, o0] = [blQty(inv), boQty(inv)];
+    bl.control.faultRate(0.6, ["rate_limit"]);
+    bo.control.fault("drop_after_apply", 1, { path: "inventory/update" });
+    await adjustLot(api.ctx, null, { accountId, userId: null, lotId, by: -4, reason: "damaged" });
+    await settle(40);
+    bl.control.clearFaults();
+    await settle();
+    expect([blQty(inv), boQty(inv)]).toEqual([b0 - 4, o0 - 4]);
+    const boWrites = bo.control.state.writes.filter(
+      (w) => w.path === "inventory/update" && w.params.lot_id === String(boLotOf(inv).lot_id),
+    );
+    expect(boWrites.filter((w) => w.params.relative_quantity === "-4")).toHaveLength(1);
+    const failed = await api.ctx.db
+      .select()
+      .from(outbox)
+      .where(and(eq(outbox.kind, "stock"), eq(outbox.status, "failed")));
+    expect(failed).toEqual([]);
+  });
+
+  it("an adjustment below zero is refused with the lot's quantity named", async () => {
+    const inv = [...bl.control.state.inventory.keys()][1]!;
+    const lot = await lotOf(inv);
+    await expect(
+      adjustLot(api.ctx, null, {
+        accountId,
+        userId: null,
+        lotId: lot.id,
+        by: -(lot.quantity + 1),
+        reason: "x",
+      }),
+    ).rejects.toThrow(`holds ${lot.quantity}`);
+    const ls = await api.ctx.db.select().from(listings).where(eq(listings.lotId, lot.id));
+    expect(ls.map((l) => l.marketplace).sort()).toEqual(["bricklink", "brickowl"]);
+  });
+});

@@ -1,0 +1,365 @@
+import { and, asc, eq, ilike, inArray, or, sql } from "drizzle-orm";
+import type { AppContext } from "../context.ts";
+import { AppError, badRequest, notFound } from "../core/errors.ts";
+import { connectionSecrets } from "../db/repos/connections.ts";
+import { connections, inventoryLedger, inventoryLots, listings, orders, outbox } from "../db/schema.ts";
+import type { JobQueue } from "../jobs/queue.ts";
+import { getAdapter } from "../marketplaces/registry.ts";
+import type { AdapterContext, MarketplaceLot } from "../marketplaces/types.ts";
+import { createBudget } from "../sync/budget.ts";
+import { queueStockPush, STOCK_KIND, writeLedger } from "./ledger.ts";
+import { applyOrdersToStock } from "./stock.ts";
+
+async function withAdapter<T>(
+  ctx: AppContext,
+  accountId: number,
+  connectionId: number,
+  fn: (a: {
+    adapter: ReturnType<typeof getAdapter>;
+    actx: AdapterContext;
+    conn: typeof connections.$inferSelect;
+  }) => Promise<T>,
+): Promise<T> {
+  const [conn] = await ctx.db
+    .select()
+    .from(connections)
+    .where(and(eq(connections.accountId, accountId), eq(connections.id, connectionId)));
+  if (!conn || conn.disabledAt) throw notFound("connection");
+  const adapter = getAdapter(conn.marketplace);
+  if (!adapter.fetchInventory)
+    throw badRequest(`${adapter.manifest.displayName} keeps no store inventory to import`);
+  const secrets = connectionSecrets(ctx.box, conn);
+  for (const v of Object.values(secrets)) ctx.secrets.add(v);
+  const budget = createBudget(ctx, conn, adapter.manifest, "stock");
+  try {
+    return await fn({
+      adapter,
+      conn,
+      actx: {
+        connectionId: conn.id,
+        baseUrl: conn.baseUrl,
+        config: conn.config,
+        secrets,
+        http: ctx.http,
+        budget,
+        clock: ctx.clock,
+        logger: ctx.logger.child({ connectionId: conn.id, marketplace: conn.marketplace }),
+      },
+    });
+  } finally {
+    await budget.release();
+  }
+}
+
+export interface ImportResult {
+  marketplace: string;
+  lots: number;
+  created: number;
+  linked: number;
+  updated: number;
+  /** Lots that could not be linked to a BrickLink lot (none, or more than one candidate). */
+  unlinked: {
+    externalId: string;
+    itemNo: string | null;
+    colorName: string | null;
+    condition: string;
+    reason: string;
+  }[];
+}
+
+/**
+ * BrickLink: takes the store inventory (stock rooms included) as the lots, each lot's starting
+ * quantity an "import" ledger row. BrickOwl: links its lots to those lots — by the BrickLink lot id
+ * BrickOwl keeps (external lot id), else by item, colour and condition when exactly one lot fits;
+ * anything else is listed, never guessed.
+ */
+export async function importInventory(
+  ctx: AppContext,
+  accountId: number,
+  connectionId: number,
+): Promise<ImportResult> {
+  return withAdapter(ctx, accountId, connectionId, async ({ adapter, actx, conn }) => {
+    const remote: MarketplaceLot[] = await adapter.fetchInventory!(actx);
+    const res: ImportResult = {
+      marketplace: conn.marketplace,
+      lots: remote.length,
+      created: 0,
+      linked: 0,
+      updated: 0,
+      unlinked: [],
+    };
+    const CHUNK = 500;
+    for (let i = 0; i < remote.length; i += CHUNK) {
+      await ctx.db.transaction(async (tx) => {
+        for (const r of remote.slice(i, i + CHUNK)) {
+          const [known] = await tx
+            .select()
+            .from(listings)
+            .where(and(eq(listings.connectionId, conn.id), eq(listings.externalId, r.externalId)));
+          if (known) {
+            await tx
+              .update(listings)
+              .set({ quantitySeen: r.quantity, priceSeen: r.price, syncedAt: ctx.clock.now() })
+              .where(eq(listings.id, known.id));
+            res.updated++;
+            continue;
+          }
+          if (conn.marketplace === "bricklink") {
+            const [lot] = await tx
+              .insert(inventoryLots)
+              .values({
+                accountId,
+                itemType: r.itemType,
+                itemNo: r.itemNo,
+                colorId: r.colorId,
+                colorName: r.colorName,
+                condition: r.condition,
+                completeness: r.completeness,
+                name: r.name,
+                location: r.location,
+                price: r.price,
+                currency: conn.currency,
+                description: r.description,
+              })
+              .returning({ id: inventoryLots.id });
+            await tx.insert(listings).values({
+              accountId,
+              lotId: lot!.id,
+              connectionId: conn.id,
+              marketplace: conn.marketplace,
+              externalId: r.externalId,
+              quantitySeen: r.quantity,
+              priceSeen: r.price,
+              syncedAt: ctx.clock.now(),
+            });
+            await writeLedger(tx, {
+              accountId,
+              lotId: lot!.id,
+              kind: "import",
+              quantityDelta: r.quantity,
+              reservedDelta: 0,
+              reason: `imported from BrickLink lot ${r.externalId}`,
+              dedupeKey: `import:${conn.id}:${r.externalId}`,
+            });
+            res.created++;
+            continue;
+          }
+          // Another marketplace: link to a BrickLink lot.
+          let lotId: number | null = null;
+          let reason = "";
+          if (r.linkedExternalId) {
+            const [l] = await tx
+              .select({ lotId: listings.lotId })
+              .from(listings)
+              .where(
+                and(
+                  eq(listings.accountId, accountId),
+                  eq(listings.marketplace, "bricklink"),
+                  eq(listings.externalId, r.linkedExternalId),
+                ),
+              );
+            lotId = l?.lotId ?? null;
+            if (!lotId) reason = `its BrickLink lot ${r.linkedExternalId} is not in the BrickLink inventory`;
+          }
+          if (!lotId && !r.linkedExternalId) {
+            const candidates = r.itemNo
+              ? await tx
+                  .select({ id: inventoryLots.id })
+                  .from(inventoryLots)
+                  .where(
+                    and(
+                      eq(inventoryLots.accountId, accountId),
+                      sql`lower(${inventoryLots.itemNo}) = ${r.itemNo.toLowerCase()}`,
+                      r.colorName
+                        ? sql`lower(${inventoryLots.colorName}) = ${r.colorName.toLowerCase()}`
+                        : sql`true`,
+                      eq(inventoryLots.condition, r.condition),
+                    ),
+                  )
+                  .limit(2)
+              : [];
+            if (candidates.length === 1) lotId = candidates[0]!.id;
+            else
+              reason = candidates.length
+                ? "more than one BrickLink lot fits: link it by hand"
+                : "no BrickLink lot fits";
+          }
+          if (!lotId) {
+            res.unlinked.push({
+              externalId: r.externalId,
+              itemNo: r.itemNo,
+              colorName: r.colorName,
+              condition: r.condition,
+              reason,
+            });
+            continue;
+          }
+          await tx.insert(listings).values({
+            accountId,
+            lotId,
+            connectionId: conn.id,
+            marketplace: conn.marketplace,
+            externalId: r.externalId,
+            quantitySeen: r.quantity,
+            priceSeen: r.price,
+            syncedAt: ctx.clock.now(),
+          });
+          res.linked++;
+        }
+      });
+    }
+    // Orders already here hold stock too: open ones reserve it now (lines matched to the new lots).
+    await applyExistingOrders(ctx, accountId);
+    return res;
+  });
+}
+
+/** Runs every open order of the account through the stock rules (after lots arrive or get linked). */
+async function applyExistingOrders(ctx: AppContext, accountId: number): Promise<void> {
+  const conns = await ctx.db.select().from(connections).where(eq(connections.accountId, accountId));
+  for (const c of conns) {
+    const open = await ctx.db
+      .select({ id: orders.id })
+      .from(orders)
+      .where(
+        and(
+          eq(orders.connectionId, c.id),
+          inArray(orders.status, ["pending", "processing", "on_hold", "problem", "needs_review"]),
+        ),
+      );
+    for (let i = 0; i < open.length; i += 200) {
+      await ctx.db.transaction((tx) =>
+        applyOrdersToStock(
+          tx,
+          {
+            accountId,
+            marketplace: c.marketplace,
+            connectionId: c.id,
+            baselineAt: c.baselineAt,
+            at: ctx.clock.now(),
+          },
+          open.slice(i, i + 200).map((o) => o.id),
+        ),
+      );
+    }
+  }
+}
+
+/** A lot by its id, or as `<marketplace>:<lot id there>` (bricklink:51234567). */
+export async function findLot(ctx: AppContext, accountId: number, ref: string): Promise<number> {
+  const m = /^([a-z]+):(.+)$/.exec(ref.trim());
+  if (m) {
+    const [l] = await ctx.db
+      .select({ lotId: listings.lotId })
+      .from(listings)
+      .where(
+        and(
+          eq(listings.accountId, accountId),
+          eq(listings.marketplace, m[1]!),
+          eq(listings.externalId, m[2]!),
+        ),
+      );
+    if (!l) throw notFound(`lot ${ref}`);
+    return l.lotId;
+  }
+  if (!/^\d+$/.test(ref.trim()))
+    throw badRequest(`lot: give a lot id or marketplace:lot id (bricklink:51234567), not "${ref}"`);
+  const [l] = await ctx.db
+    .select({ id: inventoryLots.id })
+    .from(inventoryLots)
+    .where(and(eq(inventoryLots.accountId, accountId), eq(inventoryLots.id, Number(ref))));
+  if (!l) throw notFound(`lot ${ref}`);
+  return l.id;
+}
+
+/** A counted change on the shelf (found 3 more, 2 damaged): a ledger row and pushes to every marketplace. */
+export async function adjustLot(
+  ctx: AppContext,
+  queue: JobQueue | null,
+  input: { accountId: number; userId: number | null; lotId: number; by: number; reason: string },
+) {
+  if (!Number.isInteger(input.by) || input.by === 0)
+    throw badRequest("by: a whole number other than 0, such as +3 or -2");
+  const lot = await ctx.db.transaction(async (tx) => {
+    const [lot] = await tx
+      .select()
+      .from(inventoryLots)
+      .where(and(eq(inventoryLots.accountId, input.accountId), eq(inventoryLots.id, input.lotId)))
+      .for("update");
+    if (!lot) throw notFound("lot");
+    if (lot.quantity + input.by < 0)
+      throw new AppError(
+        409,
+        "conflict",
+        `lot ${lot.id} holds ${lot.quantity}: it cannot go down by ${-input.by}`,
+      );
+    await writeLedger(tx, {
+      accountId: input.accountId,
+      lotId: lot.id,
+      kind: "adjust",
+      quantityDelta: input.by,
+      reservedDelta: 0,
+      reason: input.reason || "adjusted",
+      userId: input.userId,
+    });
+    await queueStockPush(tx, {
+      accountId: input.accountId,
+      lotId: lot.id,
+      delta: input.by,
+      reason: input.reason,
+      at: ctx.clock.now(),
+    });
+    if (queue) await queue.send("outbox.dispatch", {}, { tx });
+    return lot;
+  });
+  queue?.nudge?.("outbox.dispatch");
+  return getLot(ctx, input.accountId, lot.id);
+}
+
+export async function getLot(ctx: AppContext, accountId: number, lotId: number) {
+  const [lot] = await ctx.db
+    .select()
+    .from(inventoryLots)
+    .where(and(eq(inventoryLots.accountId, accountId), eq(inventoryLots.id, lotId)));
+  if (!lot) throw notFound("lot");
+  const [ls, ledger, pushes] = await Promise.all([
+    ctx.db.select().from(listings).where(eq(listings.lotId, lotId)),
+    ctx.db
+      .select()
+      .from(inventoryLedger)
+      .where(eq(inventoryLedger.lotId, lotId))
+      .orderBy(asc(inventoryLedger.id)),
+    ctx.db
+      .select()
+      .from(outbox)
+      .where(and(eq(outbox.lotId, lotId), eq(outbox.kind, STOCK_KIND)))
+      .orderBy(asc(outbox.id)),
+  ]);
+  return { lot, listings: ls, ledger, pushes };
+}
+
+export async function listLots(
+  ctx: AppContext,
+  accountId: number,
+  q: { search?: string; limit?: number; offset?: number },
+) {
+  const where = and(
+    eq(inventoryLots.accountId, accountId),
+    q.search
+      ? or(
+          ilike(inventoryLots.itemNo, `${q.search}%`),
+          ilike(inventoryLots.name, `%${q.search}%`),
+          ilike(inventoryLots.location, `${q.search}%`),
+        )
+      : undefined,
+  );
+  const rows = await ctx.db
+    .select()
+    .from(inventoryLots)
+    .where(where)
+    .orderBy(asc(inventoryLots.location), asc(inventoryLots.itemNo), asc(inventoryLots.id))
+    .limit(q.limit ?? 100)
+    .offset(q.offset ?? 0);
+  const [n] = await ctx.db.select({ n: sql<number>`count(*)::int` }).from(inventoryLots).where(where);
+  return { lots: rows, total: n?.n ?? 0 };
+}
