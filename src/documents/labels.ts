@@ -1,5 +1,5 @@
 import { type DocOrder, itemCount, marketplaceName, type Sender, weightGrams } from "./model.ts";
-import { barcode, createDoc, type Doc, fitText, PAPER } from "./pdf.ts";
+import { barcode, createDoc, type Doc, fitText, PAPER, pause, YIELD_EVERY } from "./pdf.ts";
 import { addressLines, recipientLines } from "./text.ts";
 
 export const NO_ADDRESS = "No shipping address on the order";
@@ -185,7 +185,8 @@ export async function renderLabels(orders: DocOrder[], opts: LabelOptions): Prom
   const { doc, finish } = createDoc(`Shipping labels (${orders.length})`, opts.sender.storeName);
   let slot = Math.max(0, Math.min(perPage - 1, opts.startAt - 1));
   doc.addPage({ size: [sheet.page[0], sheet.page[1]], margin: 0 });
-  for (const o of orders) {
+  for (const [i, o] of orders.entries()) {
+    if (i % (YIELD_EVERY / 10) === YIELD_EVERY / 10 - 1) await pause();
     if (slot >= perPage) {
       doc.addPage({ size: [sheet.page[0], sheet.page[1]], margin: 0 });
       slot = 0;

@@ -5,6 +5,20 @@ import { type OrderQuery, orderFilter } from "../db/repos/orders.ts";
 import { orderLines, orders } from "../db/schema.ts";
 import type { DocLine, DocOrder } from "./model.ts";
 
+type LineTuple = [
+  position: number,
+  itemNo: string | null,
+  name: string,
+  itemType: string,
+  colorName: string | null,
+  condition: string,
+  completeness: string | null,
+  quantity: number,
+  unitPrice: number | string,
+  lineTotal: number | string,
+  location: string | null,
+];
+
 /** Documents are made for at most this many orders at once. */
 export const MAX_DOCUMENT_ORDERS = 5_000;
 
@@ -57,20 +71,12 @@ export async function loadDocumentOrders(db: DbOrTx, accountId: number, ids: num
     })
     .from(orders)
     .where(and(eq(orders.accountId, accountId), inArray(orders.id, ids)));
-  const lines = await db
+  // One row per order with its lines as a JSON array: turning 30,000 rows into objects through
+  // the driver cost ~5× more than parsing the same data as one JSON text per order.
+  const lineRows = await db
     .select({
       orderId: orderLines.orderId,
-      position: orderLines.position,
-      itemNo: orderLines.itemNo,
-      name: orderLines.name,
-      itemType: orderLines.itemType,
-      colorName: orderLines.colorName,
-      condition: orderLines.condition,
-      completeness: orderLines.completeness,
-      quantity: orderLines.quantity,
-      unitPrice: orderLines.unitPrice,
-      lineTotal: orderLines.lineTotal,
-      location: orderLines.location,
+      lines: sql<string>`json_agg(json_build_array(${orderLines.position}, ${orderLines.itemNo}, ${orderLines.name}, ${orderLines.itemType}, ${orderLines.colorName}, ${orderLines.condition}, ${orderLines.completeness}, ${orderLines.quantity}, ${orderLines.unitPrice}, ${orderLines.lineTotal}, ${orderLines.location}) order by ${orderLines.position}, ${orderLines.id})::text`,
     })
     .from(orderLines)
     .where(
@@ -80,12 +86,37 @@ export async function loadDocumentOrders(db: DbOrTx, accountId: number, ids: num
         isNull(orderLines.removedAt),
       ),
     )
-    .orderBy(asc(orderLines.orderId), asc(orderLines.position), asc(sql`${orderLines.id}`));
+    .groupBy(orderLines.orderId);
   const byOrder = new Map<number, DocLine[]>();
-  for (const { orderId, ...l } of lines) {
-    const list = byOrder.get(orderId);
-    if (list) list.push(l);
-    else byOrder.set(orderId, [l]);
+  for (const { orderId, lines } of lineRows) {
+    const list = (JSON.parse(lines) as LineTuple[]).map(
+      ([
+        position,
+        itemNo,
+        name,
+        itemType,
+        colorName,
+        condition,
+        completeness,
+        quantity,
+        unitPrice,
+        lineTotal,
+        location,
+      ]) => ({
+        position,
+        itemNo,
+        name,
+        itemType,
+        colorName,
+        condition,
+        completeness,
+        quantity,
+        unitPrice: Number(unitPrice),
+        lineTotal: Number(lineTotal),
+        location,
+      }),
+    );
+    byOrder.set(Number(orderId), list);
   }
   const byId = new Map(rows.map((r) => [r.id, r]));
   const out: DocOrder[] = [];

@@ -1,6 +1,6 @@
 import { type DocOrder, itemCount, marketplaceName, type Sender } from "./model.ts";
 import { decimalsFor, displayMoney } from "./money.ts";
-import { barcode, createDoc, fitText, PAPER, type Paper, wrapText } from "./pdf.ts";
+import { barcode, createDoc, fitText, PAPER, type Paper, pause, wrapText, YIELD_EVERY } from "./pdf.ts";
 import { addressLines, conditionText, formatDate, recipientLines } from "./text.ts";
 
 export interface PackingSlipOptions {
@@ -29,6 +29,7 @@ export async function renderPackingSlips(orders: DocOrder[], opts: PackingSlipOp
   const fixed = cols.reduce((n, c) => n + c.w, 0);
   for (const c of cols) if (!c.w) c.w = width - fixed;
 
+  let drawn = 0;
   for (const o of orders) {
     let y = 0;
     const money = (n: number) => displayMoney(n, o.currency);
@@ -118,6 +119,7 @@ export async function renderPackingSlips(orders: DocOrder[], opts: PackingSlipOp
     tableHeader();
     const descIndex = cols.findIndex((c) => c.t === "Description");
     for (const l of o.lines) {
+      if (++drawn % YIELD_EVERY === 0) await pause();
       doc.font("body").fontSize(7.5);
       const desc = wrapText(doc, l.name, cols[descIndex]!.w - 5, 2);
       const rowH = 3 + desc.length * 9;

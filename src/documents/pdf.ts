@@ -53,6 +53,13 @@ function registerFonts(doc: PDFKit.PDFDocument): void {
 
 export type Doc = PDFKit.PDFDocument;
 
+/**
+ * Rendering is synchronous work; a 1,000-order pick sheet takes seconds. Renderers let the event
+ * loop run (other requests, jobs) every this many table rows, and every tenth of it for labels.
+ */
+export const YIELD_EVERY = 500;
+export const pause = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 export const PAPER = {
   a4: [595.28, 841.89] as const,
   letter: [612, 792] as const,

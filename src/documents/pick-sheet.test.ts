@@ -76,6 +76,17 @@ describe("pick order", () => {
     expect(picks.slice(24, 28).map((p) => p.tote)).toEqual(["Y", "Z", "AA", "AB"]);
   });
 
+  it("lets other work run while a big pick sheet renders", async () => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    try {
+      await render(makeOrders(100, 30));
+    } finally {
+      clearInterval(timer);
+    }
+    expect(ticks).toBeGreaterThanOrEqual(5); // 3,000 rows: a pause every 500
+  });
+
   it("pages rows so none runs past the bottom, with the location heading again on a new page", () => {
     const [, height] = PAPER.a4;
     const rows = Array.from({ length: 500 }, (_, i) => ({

@@ -1,5 +1,5 @@
 import { type DocLine, type DocOrder, itemCount, marketplaceName, type Sender } from "./model.ts";
-import { barcode, createDoc, fitText, PAPER, type Paper, wrapText } from "./pdf.ts";
+import { barcode, createDoc, fitText, PAPER, type Paper, pause, wrapText, YIELD_EVERY } from "./pdf.ts";
 import { conditionText, formatDate, naturalCompare, toteLetter } from "./text.ts";
 
 export interface PickLine {
@@ -237,7 +237,8 @@ export async function renderPickSheet(orders: DocOrder[], opts: PickSheetOptions
     }
   };
 
-  picks.forEach((p, i) => {
+  for (const [i, p] of picks.entries()) {
+    if (i % YIELD_EVERY === YIELD_EVERY - 1) await pause();
     const at = layout.rows[i]!;
     toPage(at.page, true);
     const loc = locations[i]!;
@@ -270,7 +271,7 @@ export async function renderPickSheet(orders: DocOrder[], opts: PickSheetOptions
       x += c.width;
     }
     rules.push(y + 5 + names[i]!.length * LINE);
-  });
+  }
 
   // Orders in this pick: tote, number and barcode, buyer, lots and items.
   const headings = [...layout.summaryHeadings];
