@@ -209,5 +209,14 @@ describe("orderhub CLI", () => {
     const none = cli("export", "pick-sheet", "--json");
     expect(none.code).toBe(1);
     expect(none.json().error.message).toMatch(/no orders selected/);
+    const typo = cli("export", "csv", "--filter", "stauts=pending", "--json");
+    expect(typo.code).toBe(1);
+    expect(typo.json().error.message).toMatch(/filter/);
+    // Lines CSV; a second export never overwrites the first, even within the same second.
+    const lines = cli("export", "csv", "--lines", "--orders", "FK-1001", "--out", out, "--json");
+    const again = cli("export", "csv", "--lines", "--orders", "FK-1001", "--out", out, "--json");
+    expect(lines.json().file).toMatch(/orderhub-order-lines-\d{8}-\d{6}\.csv$/);
+    expect(again.json().file).not.toBe(lines.json().file);
+    expect(readFileSync(lines.json().file, "utf8")).toBe(readFileSync(again.json().file, "utf8"));
   }, 60_000);
 });

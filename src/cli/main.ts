@@ -899,11 +899,13 @@ program
         ...(orders ? { orders } : Object.keys(filter).length ? { filter } : {}),
         ...(Object.keys(options).length ? { options } : {}),
       });
-      const { mkdirSync, writeFileSync } = await import("node:fs");
+      const { existsSync, mkdirSync, writeFileSync } = await import("node:fs");
       const { join, resolve } = await import("node:path");
       const dir = resolve(String(o.out ?? "."));
       mkdirSync(dir, { recursive: true });
-      const path = join(dir, file.fileName);
+      // Two exports within a second get the same name: keep both (…-2.pdf) rather than overwrite.
+      let path = join(dir, file.fileName);
+      for (let n = 2; existsSync(path); n++) path = join(dir, file.fileName.replace(/(\.\w+)$/, `-${n}$1`));
       writeFileSync(path, file.body);
       const count = Number(file.headers["x-order-count"] ?? 0);
       print(
