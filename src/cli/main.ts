@@ -823,6 +823,49 @@ inventory
     }),
   );
 inventory
+  .command("reconcile <connection>")
+  .description(
+    "BrickLink wins where nothing explains a difference; --approve applies the proposed creations and deletions",
+  )
+  .option("--approve", "apply the proposals (lots only on one side)")
+  .action(async (ref: string, o: { approve?: boolean }, cmd: Command) =>
+    withApi(cmd, async (api, opts) => {
+      const id = await connectionId(api, ref);
+      const res = await api.call<{
+        reconcile: {
+          checked: number;
+          adopted: { lotId: number; externalId: string; was: number; now: number }[];
+          explained: number;
+          proposals: {
+            create: { externalId: string; itemNo: string | null; quantity: number }[];
+            delete: { lotId: number; externalId: string; itemNo: string | null; quantity: number }[];
+          };
+          applied: { created: number; deleted: number };
+        };
+      }>("POST", "/api/inventory/reconcile", { connectionId: id, approve: Boolean(o.approve) });
+      if (api.local) await api.local.queue.runUntilIdle();
+      const r = res.reconcile;
+      print(opts, res, () =>
+        [
+          `${r.checked} BrickLink lots checked: ${r.adopted.length} took BrickLink's quantity, ${r.explained} wait for a push on its way.`,
+          ...r.adopted.map((a) => `  lot ${a.lotId} (BrickLink ${a.externalId}): ${a.was} → ${a.now}`),
+          ...(r.proposals.create.length || r.proposals.delete.length
+            ? [
+                o.approve ? "Applied:" : "Proposed (run again with --approve to apply):",
+                ...r.proposals.create.map(
+                  (c) => `  create lot for BrickLink ${c.externalId} (${c.itemNo}, ${c.quantity})`,
+                ),
+                ...r.proposals.delete.map(
+                  (d) =>
+                    `  BrickLink ${d.externalId} is gone: take lot ${d.lotId} (${d.itemNo}, ${d.quantity}) off sale`,
+                ),
+              ]
+            : ["Nothing only on one side."]),
+        ].join("\n"),
+      );
+    }),
+  );
+inventory
   .command("unmatched")
   .description("lines of open orders that match no lot")
   .action(async (_o: unknown, cmd: Command) =>

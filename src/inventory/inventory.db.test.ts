@@ -12,6 +12,7 @@ import { requestSync, runSync } from "../sync/engine.ts";
 import { dispatchOutbox } from "../sync/outbox.ts";
 import { registerPushHandlers } from "../worker.ts";
 import { adjustLot, findLot, importInventory } from "./lots.ts";
+import { reconcile } from "./reconcile.ts";
 
 // Before the real time of day, so rows the database stamps itself come after the baseline.
 const clock = new ManualClock("2026-01-01T00:00:00Z");
@@ -41,6 +42,13 @@ async function settle(rounds = 12) {
     if (left.length === 0) return;
     clock.advance(5 * 60_000);
   }
+}
+async function findLotId(inventoryId: number): Promise<number | null> {
+  const [l] = await api.ctx.db
+    .select({ lotId: inventoryLedger.lotId })
+    .from(inventoryLedger)
+    .where(eq(inventoryLedger.reason, `imported from BrickLink lot ${inventoryId}`));
+  return l?.lotId ?? null;
 }
 async function lotOf(inventoryId: number) {
   const id = await findLot(api.ctx, accountId, `bricklink:${inventoryId}`);
@@ -112,21 +120,26 @@ describe("inventory with BrickLink as the ground truth", () => {
       expected.set(inv, (expected.get(inv) ?? blQty(inv)) - Number(it.ordered_quantity));
     }
     const boBefore = items.map((it) => boQty(Number(it.bl_lot_id)));
+    const boWrites = bo.control.state.writes.length;
     await sync("brickowl");
     await settle();
     for (const [inv, q] of expected) expect(blQty(inv)).toBe(q);
     // BrickOwl took the sale off itself: we send it nothing.
     expect(items.map((it) => boQty(Number(it.bl_lot_id)))).toEqual(boBefore);
+    expect(bo.control.state.writes.length).toBe(boWrites);
     for (const [inv, q] of expected) expect((await lotOf(inv)).quantity).toBe(q);
   });
 
   it("a BrickLink order lowers BrickOwl; syncing it again changes nothing", async () => {
+    const blBefore = new Map([...bl.control.state.inventory].map(([k, v]) => [k, v.quantity]));
     const id = bl.control.createOrder({ lines: 2 });
     const batch = bl.control.state.orders.get(id)!.batches.flat();
     const expected = new Map<number, number>();
     for (const it of batch) {
       const inv = it.inventory_id!;
       expected.set(inv, (expected.get(inv) ?? boQty(inv)) - it.quantity);
+      // BrickLink took its own sale off the lot.
+      expect(blQty(inv)).toBeLessThan(blBefore.get(inv)!);
     }
     await sync("bricklink");
     await settle();
@@ -193,6 +206,62 @@ describe("inventory with BrickLink as the ground truth", () => {
       .from(outbox)
       .where(and(eq(outbox.kind, "stock"), eq(outbox.status, "failed")));
     expect(failed).toEqual([]);
+  });
+
+  it("reconcile: BrickLink's quantity wins where nothing explains the difference; lots on one side are only proposed until approved", async () => {
+    const keys = [...bl.control.state.inventory.keys()];
+    const [edited, gone, explained] = [keys[10]!, keys[11]!, keys[12]!];
+    const o0 = boQty(edited);
+    bl.control.state.inventory.get(edited)!.quantity += 7; // the seller changed it on BrickLink
+    const goneQty = (await lotOf(gone)).quantity;
+    const goneBo = boQty(gone);
+    const goneLot = bl.control.state.inventory.get(gone)!;
+    bl.control.state.inventory.delete(gone);
+    bl.control.state.inventory.set(990_001, {
+      ...goneLot,
+      inventory_id: 990_001,
+      quantity: 3,
+      remarks: "Z-1",
+    });
+    // A push still on its way explains a difference: left alone.
+    await adjustLot(api.ctx, null, {
+      accountId,
+      userId: null,
+      lotId: (await lotOf(explained)).id,
+      by: 2,
+      reason: "count",
+    });
+
+    const first = await reconcile(api.ctx, api.queue, { accountId, connectionId: conns.bricklink });
+    expect(first.adopted.map((a) => a.externalId)).toEqual([String(edited)]);
+    expect(first.explained).toBe(1);
+    expect(first.proposals.delete.map((d) => d.externalId)).toEqual([String(gone)]);
+    expect(first.proposals.create.map((c) => c.externalId)).toEqual(["990001"]);
+    expect(first.applied).toEqual({ created: 0, deleted: 0 });
+    expect((await lotOf(edited)).quantity).toBe(blQty(edited));
+    await settle();
+    expect(boQty(edited)).toBe(o0 + 7);
+    // Not deleted without approval.
+    expect(
+      (
+        await api.ctx.db
+          .select()
+          .from(inventoryLots)
+          .where(eq(inventoryLots.id, (await findLotId(gone))!))
+      ).length,
+    ).toBe(1);
+
+    const second = await reconcile(api.ctx, api.queue, {
+      accountId,
+      connectionId: conns.bricklink,
+      approve: true,
+    });
+    expect(second.applied).toEqual({ created: 1, deleted: 1 });
+    await settle();
+    expect(boQty(gone)).toBe(goneBo - goneQty);
+    expect((await lotOf(990_001)).quantity).toBe(3);
+    const third = await reconcile(api.ctx, api.queue, { accountId, connectionId: conns.bricklink });
+    expect(third).toMatchObject({ adopted: [], proposals: { create: [], delete: [] } });
   });
 
   it("an adjustment below zero is refused with the lot's quantity named", async () => {

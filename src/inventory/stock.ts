@@ -84,6 +84,8 @@ export async function applyOrdersToStock(
     .where(eq(inventoryLots.accountId, ctx.accountId))
     .limit(1);
   if (!anyLot) return { unmatched: 0 };
+  // One stock writer per account at a time (a reconcile waits for this, or this for it).
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtext('stock'), ${ctx.accountId}::int)`);
   const os = await tx
     .select({ id: orders.id, status: orders.status, createdAt: orders.createdAt, number: orders.number })
     .from(orders)

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { AppContext } from "../../context.ts";
 import { adjustLot, findLot, getLot, importInventory, listLots } from "../../inventory/lots.ts";
+import { reconcile } from "../../inventory/reconcile.ts";
 import { unmatchedLines } from "../../inventory/stock.ts";
 import type { HttpDeps } from "../deps.ts";
 import { defineRoute, type RouteDef } from "../route.ts";
@@ -74,6 +75,25 @@ export function inventoryRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
           by: body.by,
           reason: body.reason ?? "adjusted",
         });
+      },
+    }),
+    defineRoute({
+      method: "POST",
+      url: "/api/inventory/reconcile",
+      auth: ["owner"],
+      summary:
+        "Sync orders, then compare with BrickLink's inventory: BrickLink's quantities win where nothing explains a difference; lots on one side only are proposed, and created or deleted only with approve",
+      tags: ["inventory"],
+      body: z.object({ connectionId: z.number().int().positive(), approve: z.boolean().optional() }).strict(),
+      async handler({ auth, body }) {
+        return {
+          reconcile: await reconcile(ctx, deps.queue, {
+            accountId: auth!.accountId!,
+            connectionId: body.connectionId,
+            approve: Boolean(body.approve),
+            userId: auth!.userId,
+          }),
+        };
       },
     }),
     defineRoute({

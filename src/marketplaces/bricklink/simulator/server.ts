@@ -327,6 +327,14 @@ export async function startBrickLinkSimulator(opts: SimulatorOptions = {}) {
     return ok(reply, lot);
   });
 
+  /** BrickLink takes sold items out of the store's lots when an order is placed. */
+  function takeFromStock(items: { inventory_id?: number; quantity: number }[]) {
+    for (const it of items) {
+      const lot = it.inventory_id !== undefined ? state.inventory.get(it.inventory_id) : undefined;
+      if (lot) lot.quantity = Math.max(0, lot.quantity - it.quantity);
+    }
+  }
+
   const control = {
     state,
     credentials: creds,
@@ -336,6 +344,7 @@ export async function startBrickLinkSimulator(opts: SimulatorOptions = {}) {
       const sim = build(id, state.now(), o.status ?? "PENDING", o.lines ?? 3);
       sim.order.date_status_changed = stamp(state.now());
       state.orders.set(id, sim);
+      takeFromStock(sim.batches.flat());
       notify(id);
       return id;
     },
@@ -354,6 +363,7 @@ export async function startBrickLinkSimulator(opts: SimulatorOptions = {}) {
       if (!o) throw new Error(`no simulated order ${id}`);
       const extra = build(id, state.now(), "UPDATED", lines).batches.flat();
       o.batches.push(extra);
+      takeFromStock(extra);
       this.setStatus(id, "UPDATED");
     },
     fault(kind: SimFault, count = 1, opts: { delayMs?: number; path?: string } = {}): void {

@@ -345,6 +345,11 @@ export async function startBrickOwlSimulator(opts: BrickOwlSimulatorOptions = {}
       const id = state.nextId++;
       const sim = build(id, o.at ?? state.now(), o.statusId ?? 2, o.lines ?? 3);
       state.orders.set(String(id), sim);
+      // BrickOwl takes sold items out of the store's lots when an order is placed.
+      for (const it of sim.items) {
+        const lot = state.inventory.get(String(it.lot_id));
+        if (lot) lot.qty = String(Math.max(0, Number(lot.qty) - Number(it.ordered_quantity)));
+      }
       notify(String(id));
       return String(id);
     },
