@@ -230,6 +230,37 @@ describe.skipIf(!hasChromium)("the web UI in Chromium", () => {
     }
   });
 
+  it("inventory: import the BrickLink lots, link BrickOwl's, adjust a lot and see it reach both, reconcile", async () => {
+    await page.getByRole("link", { name: "Inventory" }).click();
+    await page.getByRole("button", { name: "Import BL store" }).click();
+    await page.getByText(/BL store: \d+ new lots/).waitFor();
+    await page.getByRole("button", { name: "Import Owl store" }).click();
+    await page.getByText(/Owl store: 0 new lots, \d+ linked, 0 not linked/).waitFor();
+    const first = page.locator("table.lots tbody tr").first();
+    await first.waitFor();
+    await first.click();
+    await page.locator(".drawer .timeline li").first().waitFor();
+    const title = (await page.locator(".drawer-head h2").textContent()) ?? "";
+    const lotId = Number(/Lot (\d+)/.exec(title)?.[1]);
+    const { findLot: _f, getLot } = await import("../../src/inventory/lots.ts");
+    const account = (await server.ctx.db.query.accounts.findFirst())!;
+    const lot = await getLot(server.ctx, account.id, lotId);
+    const blId = Number(lot.listings.find((l) => l.marketplace === "bricklink")!.externalId);
+    const before = bl.control.state.inventory.get(blId)!.quantity;
+    await page.getByLabel("Change by").fill("2");
+    await page.getByLabel("Reason").fill("found a bag");
+    await page.getByRole("button", { name: "Adjust" }).click();
+    await expect
+      .poll(() => bl.control.state.inventory.get(blId)!.quantity, { timeout: 20_000 })
+      .toBe(before + 2);
+    await shot(page, "13-inventory");
+    await page.getByRole("button", { name: "Close lot" }).click();
+    await page.getByRole("button", { name: "Reconcile with BL store" }).click();
+    await waitForDialog(/Reconcile with BrickLink/);
+    await shot(page, "14-reconcile");
+    await page.keyboard.press("Escape");
+  });
+
   it("the sync log lists every run with its counters; the phone layout keeps the table usable", async () => {
     await page.getByRole("link", { name: "Sync log" }).click();
     await page.locator("table.runs tbody tr").first().waitFor();
@@ -238,7 +269,7 @@ describe.skipIf(!hasChromium)("the web UI in Chromium", () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.getByRole("link", { name: "Orders" }).click();
     await rows().first().waitFor();
-    await shot(page, "13-phone-orders");
+    await shot(page, "15-phone-orders");
     expect(errors).toEqual([]);
   });
 });

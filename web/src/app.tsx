@@ -1,8 +1,9 @@
 import { useCallback, useEffect, useState } from "react";
 import { ApiError, api, type Me, setCsrf } from "./api.ts";
-import { ErrorText, Toasts } from "./components/ui.tsx";
-import { startLive } from "./live.ts";
+import { ErrorText, Toasts, toast } from "./components/ui.tsx";
+import { startLive, useLive } from "./live.ts";
 import { IntegrationsPage } from "./pages/integrations.tsx";
+import { InventoryPage } from "./pages/inventory.tsx";
 import { LoginPage, SetupPage } from "./pages/login.tsx";
 import { OrdersPage } from "./pages/orders.tsx";
 import { SyncLogPage } from "./pages/sync-log.tsx";
@@ -50,6 +51,7 @@ export function App() {
 
 const NAV = [
   { path: "/", label: "Orders" },
+  { path: "/inventory", label: "Inventory" },
   { path: "/integrations", label: "Integrations" },
   { path: "/sync-log", label: "Sync log" },
 ];
@@ -57,7 +59,19 @@ const NAV = [
 function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
   const { path } = useLocation();
   useEffect(() => startLive(), []);
-  const page = path.startsWith("/integrations") ? (
+  // Notifications: every sync that ends says so, wherever the seller is.
+  useLive((e) => {
+    if (e.type !== "sync.progress") return;
+    const state = String(e.state);
+    if (state === "completed" && Number(e.created) + Number(e.updated) > 0)
+      toast(`Sync complete: ${e.created} new, ${e.updated} changed orders`);
+    else if (state === "completed_with_errors")
+      toast(`Sync finished with ${e.failed} failed orders — see Integrations`, "error");
+    else if (state === "failed") toast("A sync failed — see Integrations", "error");
+  });
+  const page = path.startsWith("/inventory") ? (
+    <InventoryPage userRole={me.user.role} />
+  ) : path.startsWith("/integrations") ? (
     <IntegrationsPage userRole={me.user.role} />
   ) : path.startsWith("/sync-log") ? (
     <SyncLogPage />

@@ -63,7 +63,8 @@ export function Toasts() {
     let seq = 0;
     push = (t) => {
       const id = ++seq;
-      setItems((xs) => [...xs, { ...t, id }]);
+      // A few at a time: the newest stay, older ones make room.
+      setItems((xs) => [...xs.slice(-2), { ...t, id }]);
       setTimeout(() => setItems((xs) => xs.filter((x) => x.id !== id)), 5000);
     };
     return () => {

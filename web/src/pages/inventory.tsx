@@ -1,0 +1,425 @@
+import { useCallback, useEffect, useState } from "react";
+import { api, type Connection } from "../api.ts";
+import { Dialog, ErrorText, toast } from "../components/ui.tsx";
+import { formatDateTime, marketplaceName } from "../format.ts";
+import { useLive } from "../live.ts";
+
+interface Lot {
+  id: number;
+  itemNo: string | null;
+  name: string | null;
+  colorName: string | null;
+  condition: string;
+  location: string | null;
+  quantity: number;
+  reserved: number;
+}
+
+interface PushRow {
+  id: number;
+  kind: string;
+  number?: string;
+  action: string | null;
+  marketplace: string | null;
+  state: string;
+  attempts: number;
+  lastError: string | null;
+}
+
+interface LotDetail {
+  lot: Lot;
+  listings: {
+    id: number;
+    marketplace: string;
+    externalId: string;
+    quantitySeen: number | null;
+    syncedAt: string | null;
+  }[];
+  ledger: {
+    id: number;
+    kind: string;
+    quantityDelta: number;
+    reservedDelta: number;
+    reason: string;
+    createdAt: string;
+  }[];
+  pushes: {
+    id: number;
+    status: string;
+    lastError: string | null;
+    payload: { marketplace: string; delta: number };
+  }[];
+}
+
+interface ReconcileResult {
+  checked: number;
+  adopted: { lotId: number; externalId: string; was: number; now: number }[];
+  explained: number;
+  proposals: {
+    create: { externalId: string; itemNo: string | null; colorName: string | null; quantity: number }[];
+    delete: { lotId: number; externalId: string; itemNo: string | null; quantity: number }[];
+  };
+  applied: { created: number; deleted: number };
+}
+
+/** Lots with BrickLink as the truth: what is on the shelf, what moved it, and what still has to reach a marketplace. */
+export function InventoryPage({ userRole }: { userRole: string }) {
+  const [search, setSearch] = useState("");
+  const [lots, setLots] = useState<{ lots: Lot[]; total: number } | null>(null);
+  const [open, setOpen] = useState<number | null>(null);
+  const [pushes, setPushes] = useState<PushRow[]>([]);
+  const [conns, setConns] = useState<Connection[]>([]);
+  const [error, setError] = useState<unknown>(null);
+  const [reconciled, setReconciled] = useState<{ connectionId: number; result: ReconcileResult } | null>(
+    null,
+  );
+  const [busy, setBusy] = useState(false);
+  const owner = userRole === "owner";
+
+  const load = useCallback(async () => {
+    try {
+      const q = new URLSearchParams({ limit: "200" });
+      if (search) q.set("search", search);
+      setLots(await api<{ lots: Lot[]; total: number }>("GET", `/api/inventory/lots?${q}`));
+      const [p, f] = await Promise.all([
+        api<{ pushes: PushRow[] }>("GET", "/api/pushes?state=pending&limit=200"),
+        api<{ pushes: PushRow[] }>("GET", "/api/pushes?state=failed&limit=200"),
+      ]);
+      setPushes([...p.pushes, ...f.pushes].filter((x) => x.kind === "stock"));
+      setError(null);
+    } catch (err) {
+      setError(err);
+    }
+  }, [search]);
+  useEffect(() => {
+    const t = setTimeout(() => void load(), 200);
+    return () => clearTimeout(t);
+  }, [load]);
+  useEffect(() => {
+    void api<{ connections: Connection[] }>("GET", "/api/connections").then((r) => setConns(r.connections));
+  }, []);
+  useLive((e) => {
+    if (e.type === "push.updated" || e.type === "order.created" || e.type === "order.updated") void load();
+  });
+  const bricklink = conns.filter((c) => c.marketplace === "bricklink");
+
+  async function run(path: string, body: object, done: (r: unknown) => void) {
+    setBusy(true);
+    try {
+      done(await api("POST", path, body));
+      void load();
+    } catch (err) {
+      toast(err instanceof Error ? err.message : String(err), "error");
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const failed = pushes.filter((p) => p.state === "failed");
+  return (
+    <div className="page">
+      <div className="page-head">
+        <h1>Inventory</h1>
+        {owner ? (
+          <div className="actions">
+            {conns.map((c) => (
+              <button
+                key={c.id}
+                type="button"
+                disabled={busy}
+                onClick={() =>
+                  void run("/api/inventory/import", { connectionId: c.id }, (r) => {
+                    const i = (r as { import: { created: number; linked: number; unlinked: unknown[] } })
+                      .import;
+                    toast(
+                      `${c.name}: ${i.created} new lots, ${i.linked} linked, ${i.unlinked.length} not linked`,
+                    );
+                  })
+                }
+              >
+                Import {c.name}
+              </button>
+            ))}
+            {bricklink.map((c) => (
+              <button
+                key={`r${c.id}`}
+                type="button"
+                className="primary"
+                disabled={busy}
+                onClick={() =>
+                  void run("/api/inventory/reconcile", { connectionId: c.id }, (r) =>
+                    setReconciled({
+                      connectionId: c.id,
+                      result: (r as { reconcile: ReconcileResult }).reconcile,
+                    }),
+                  )
+                }
+              >
+                Reconcile with {c.name}
+              </button>
+            ))}
+          </div>
+        ) : null}
+      </div>
+      <p className="muted">
+        {lots ? `${lots.total.toLocaleString()} lots` : ""} · {pushes.length - failed.length} stock updates on
+        their way
+        {failed.length ? ` · ${failed.length} failed` : ""}
+      </p>
+      {failed.length ? (
+        <div className="problem" role="alert">
+          <ul>
+            {failed.map((p) => (
+              <li key={p.id}>
+                {marketplaceName(p.marketplace ?? "")} {p.action}: {p.lastError}{" "}
+                <button
+                  type="button"
+                  className="small"
+                  onClick={() => void run(`/api/pushes/${p.id}/retry`, {}, () => toast("Sent again"))}
+                >
+                  Retry
+                </button>
+              </li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
+      <ErrorText error={error} />
+      <search>
+        <label className="grow">
+          <span className="sr-only">Search lots</span>
+          <input
+            type="search"
+            placeholder="Item number, name or location"
+            value={search}
+            onChange={(e) => setSearch(e.target.value)}
+          />
+        </label>
+      </search>
+      <div className="table-wrap">
+        <table className="lots">
+          <thead>
+            <tr>
+              <th>Location</th>
+              <th>Item</th>
+              <th>Name</th>
+              <th>Colour</th>
+              <th>Cond.</th>
+              <th className="num">For sale</th>
+              <th className="num">Reserved</th>
+            </tr>
+          </thead>
+          <tbody>
+            {(lots?.lots ?? []).map((l) => (
+              <tr key={l.id} className={open === l.id ? "open" : ""} onClick={() => setOpen(l.id)}>
+                <td>{l.location ?? "—"}</td>
+                <td className="mono">{l.itemNo}</td>
+                <td>{l.name}</td>
+                <td>{l.colorName}</td>
+                <td>{l.condition}</td>
+                <td className="num">{l.quantity}</td>
+                <td className="num">{l.reserved}</td>
+              </tr>
+            ))}
+            {lots && lots.lots.length === 0 ? (
+              <tr>
+                <td colSpan={7} className="empty">
+                  No lots yet. Import the BrickLink store inventory to start.
+                </td>
+              </tr>
+            ) : null}
+          </tbody>
+        </table>
+      </div>
+      {open !== null ? <LotDrawer id={open} onClose={() => setOpen(null)} /> : null}
+      {reconciled ? (
+        <Dialog title="Reconcile with BrickLink" onClose={() => setReconciled(null)} wide>
+          <div className="stack">
+            <p>
+              {reconciled.result.checked} BrickLink lots checked. {reconciled.result.adopted.length} took
+              BrickLink's quantity; {reconciled.result.explained} wait for an update on its way.
+            </p>
+            {reconciled.result.adopted.length ? (
+              <ul className="plan">
+                {reconciled.result.adopted.map((a) => (
+                  <li key={a.lotId}>
+                    Lot {a.lotId} (BrickLink {a.externalId}): {a.was} → {a.now}
+                  </li>
+                ))}
+              </ul>
+            ) : null}
+            {reconciled.result.proposals.create.length || reconciled.result.proposals.delete.length ? (
+              <>
+                <p>
+                  <strong>Only on one side</strong> — nothing changes until you approve:
+                </p>
+                <ul className="plan">
+                  {reconciled.result.proposals.create.map((c) => (
+                    <li key={`c${c.externalId}`}>
+                      New on BrickLink: lot {c.externalId} ({c.itemNo} {c.colorName}, {c.quantity}) — create
+                      it here
+                    </li>
+                  ))}
+                  {reconciled.result.proposals.delete.map((d) => (
+                    <li key={`d${d.externalId}`}>
+                      Gone from BrickLink: lot {d.externalId} ({d.itemNo}, {d.quantity}) — take it off sale
+                      everywhere
+                    </li>
+                  ))}
+                </ul>
+                <div className="actions">
+                  <button type="button" onClick={() => setReconciled(null)}>
+                    Not now
+                  </button>
+                  <button
+                    type="button"
+                    className="primary"
+                    disabled={busy}
+                    onClick={() =>
+                      void run(
+                        "/api/inventory/reconcile",
+                        { connectionId: reconciled.connectionId, approve: true },
+                        (r) => {
+                          const res = (r as { reconcile: ReconcileResult }).reconcile;
+                          toast(`Created ${res.applied.created}, took ${res.applied.deleted} off sale`);
+                          setReconciled(null);
+                        },
+                      )
+                    }
+                  >
+                    Approve
+                  </button>
+                </div>
+              </>
+            ) : (
+              <div className="actions">
+                <button type="button" onClick={() => setReconciled(null)}>
+                  Done
+                </button>
+              </div>
+            )}
+          </div>
+        </Dialog>
+      ) : null}
+    </div>
+  );
+}
+
+function LotDrawer({ id, onClose }: { id: number; onClose: () => void }) {
+  const [d, setD] = useState<LotDetail | null>(null);
+  const [by, setBy] = useState("");
+  const [reason, setReason] = useState("");
+  const load = useCallback(async () => {
+    setD(await api<LotDetail>("GET", `/api/inventory/lots/${id}`));
+  }, [id]);
+  useEffect(() => {
+    void load();
+  }, [load]);
+  useLive((e) => {
+    if (e.type === "push.updated") void load();
+  });
+  return (
+    <aside className="drawer" aria-label={`Lot ${id}`}>
+      <div className="drawer-head">
+        <h2>
+          Lot {id} {d ? `· ${d.lot.itemNo ?? ""} ${d.lot.colorName ?? ""}` : ""}
+        </h2>
+        <button type="button" className="icon" aria-label="Close lot" onClick={onClose}>
+          ×
+        </button>
+      </div>
+      {d ? (
+        <div className="drawer-body">
+          <section className="facts">
+            <span>
+              <strong>{d.lot.quantity}</strong> for sale
+            </span>
+            <span>{d.lot.reserved} reserved</span>
+            <span>Location {d.lot.location ?? "—"}</span>
+          </section>
+          <form
+            className="filters"
+            onSubmit={async (e) => {
+              e.preventDefault();
+              try {
+                await api("POST", `/api/inventory/lots/${id}/adjust`, {
+                  by: Number(by),
+                  reason: reason || "adjusted",
+                });
+                setBy("");
+                setReason("");
+                toast("Adjusted; sending to the marketplaces");
+                void load();
+              } catch (err) {
+                toast(err instanceof Error ? err.message : String(err), "error");
+              }
+            }}
+          >
+            <label>
+              Change by
+              <input
+                value={by}
+                onChange={(e) => setBy(e.target.value)}
+                placeholder="+3 or -2"
+                inputMode="numeric"
+                required
+              />
+            </label>
+            <label className="grow">
+              Reason
+              <input
+                value={reason}
+                onChange={(e) => setReason(e.target.value)}
+                placeholder="counted, damaged, found…"
+              />
+            </label>
+            <button type="submit" className="primary">
+              Adjust
+            </button>
+          </form>
+          <section>
+            <h3>On the marketplaces</h3>
+            <ul className="pushes">
+              {d.listings.map((l) => (
+                <li key={l.id}>
+                  {marketplaceName(l.marketplace)} lot {l.externalId}: {l.quantitySeen ?? "?"} as last seen
+                </li>
+              ))}
+              {d.pushes
+                .filter((p) => p.status !== "sent")
+                .map((p) => (
+                  <li key={`p${p.id}`}>
+                    <span
+                      className={`dot dot-${p.status === "failed" ? "failed" : "pending"}`}
+                      aria-hidden="true"
+                    />
+                    {marketplaceName(p.payload.marketplace)} {p.payload.delta > 0 ? "+" : ""}
+                    {p.payload.delta}: {p.status}
+                    {p.lastError ? <span className="error"> · {p.lastError}</span> : null}
+                  </li>
+                ))}
+            </ul>
+          </section>
+          <section>
+            <h3>Ledger</h3>
+            <ol className="timeline">
+              {d.ledger.map((r) => (
+                <li key={r.id}>
+                  <time dateTime={r.createdAt}>{formatDateTime(r.createdAt)}</time>
+                  <span>
+                    {r.kind} {r.quantityDelta ? `${r.quantityDelta > 0 ? "+" : ""}${r.quantityDelta}` : ""}
+                    {r.reservedDelta ? ` (reserved ${r.reservedDelta > 0 ? "+" : ""}${r.reservedDelta})` : ""}{" "}
+                    — {r.reason}
+                  </span>
+                  <span />
+                </li>
+              ))}
+            </ol>
+          </section>
+        </div>
+      ) : (
+        <p className="muted">Loading…</p>
+      )}
+    </aside>
+  );
+}
