@@ -126,7 +126,10 @@ function drawLabel(doc: Doc, o: DocOrder, sender: Sender, x: number, y: number, 
   const recipient = to.length ? to : [o.buyerName ?? o.buyerUsername ?? "Buyer unknown", NO_ADDRESS];
   const footer = big ? 110 : Math.max(26, h * 0.3);
   const room = y + h - pad - footer - cy;
-  const size = Math.max(5.5, Math.min(big ? 16 : 10, room / (recipient.length * 1.2 + (big ? 1.2 : 0))));
+  const size = Math.max(
+    5.5,
+    Math.min(big ? 16 : Math.max(9, h / 13), room / (recipient.length * 1.2 + (big ? 1.2 : 0))),
+  );
   if (big) {
     doc
       .font("body")
