@@ -104,7 +104,7 @@ describe("POST /api/documents", () => {
     expect(empty.json().error.message).toMatch(/no orders selected/);
     const emptyList = await post({ kind: "labels", orders: [] });
     expect(emptyList.statusCode).toBe(400);
-    expect(emptyList.json().error.message).toMatch(/no orders selected/);
+    expect(emptyList.json().error.message).toMatch(/no orders selected: orders is an empty list/);
     const none = await post({ kind: "pick-sheet", filter: { q: "nothing-matches" } });
     expect(none.statusCode).toBe(400);
     expect(none.json().error.message).toMatch(/matches no orders/);

@@ -63,6 +63,7 @@ export function documentRoutes(ctx: AppContext, _deps: HttpDeps): RouteDef[] {
         const accountId = auth!.accountId!;
         if (body.orders && body.filter) throw badRequest("give either orders or filter, not both");
         let ids: number[];
+        if (body.orders?.length === 0) throw badRequest("no orders selected: orders is an empty list");
         if (body.orders) ids = await resolveRefs(accountId, body.orders);
         else if (body.filter) ids = await idsForFilter(ctx.db, accountId, body.filter);
         else throw badRequest("no orders selected: send orders (ids or numbers) or a filter");
