@@ -30,7 +30,7 @@ export interface ApiClient {
   mode: "remote" | "local";
   call<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
   /** A POST that answers a file (documents): its bytes, type and suggested name. */
-  download(path: string, body: unknown): Promise<Download>;
+  download(path: string, body?: unknown): Promise<Download>;
   /** Present in local mode: lets `--wait` and `jobs run` work the queue in the foreground. */
   local: { ctx: AppContext; queue: JobQueue } | null;
   close(): Promise<void>;
@@ -84,11 +84,11 @@ export async function openApiClient(settings: Settings, opts: { account?: string
           if (!res.ok) fail(res.status, payload);
           return payload as T;
         },
-        async download(path: string, body: unknown) {
+        async download(path: string, body?: unknown) {
           const res = await fetch(`${base}${path}`, {
-            method: "POST",
-            headers: headers(token, opts.account, true),
-            body: JSON.stringify(body),
+            method: body === undefined ? "GET" : "POST",
+            headers: headers(token, opts.account, body !== undefined),
+            ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
           });
           const bytes = Buffer.from(await res.arrayBuffer());
           if (!res.ok) fail(res.status, JSON.parse(bytes.toString("utf8") || "null"));
@@ -133,12 +133,12 @@ export async function openApiClient(settings: Settings, opts: { account?: string
       if (res.statusCode >= 400) fail(res.statusCode, payload);
       return payload as T;
     },
-    async download(path: string, body: unknown) {
+    async download(path: string, body?: unknown) {
       const res = await app.inject({
-        method: "POST",
+        method: body === undefined ? "GET" : "POST",
         url: path,
-        headers: headers(token, opts.account, true),
-        payload: JSON.stringify(body),
+        headers: headers(token, opts.account, body !== undefined),
+        ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
       });
       if (res.statusCode >= 400) fail(res.statusCode, res.body ? JSON.parse(res.body) : null);
       const h = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, String(v)]));

@@ -866,6 +866,49 @@ inventory
     }),
   );
 inventory
+  .command("export")
+  .description("all lots as BrickLink mass-upload XML or CSV")
+  .requiredOption("--format <format>", "xml | csv")
+  .option("--out <dir>", "folder to write the file to", ".")
+  .action(async (o: { format: string; out: string }, cmd: Command) =>
+    withApi(cmd, async (api, opts) => {
+      if (o.format !== "xml" && o.format !== "csv")
+        throw new Error(`--format: xml or csv, not "${o.format}"`);
+      const file = await api.download(`/api/inventory/export?format=${o.format}`);
+      const { mkdirSync, writeFileSync } = await import("node:fs");
+      const { join, resolve } = await import("node:path");
+      mkdirSync(resolve(o.out), { recursive: true });
+      const path = join(resolve(o.out), file.fileName);
+      writeFileSync(path, file.body);
+      print(opts, { file: path, bytes: file.body.length }, () => `Wrote ${path}.`);
+    }),
+  );
+inventory
+  .command("import-file <path>")
+  .description("add lots from BrickLink mass-upload XML or CSV (a bad line rejects the whole file)")
+  .action(async (path: string, _o: unknown, cmd: Command) =>
+    withApi(cmd, async (api, opts) => {
+      const { readFileSync } = await import("node:fs");
+      const { basename } = await import("node:path");
+      const format = /\.xml$/i.test(path) ? "xml" : /\.csv$/i.test(path) ? "csv" : null;
+      if (!format) throw new Error(`${path}: name it .xml (BrickLink mass upload) or .csv`);
+      const res = await api.call<{ import: { created: number; added: number } }>(
+        "POST",
+        "/api/inventory/import-file",
+        {
+          format,
+          content: readFileSync(path, "utf8"),
+          name: basename(path),
+        },
+      );
+      print(
+        opts,
+        res,
+        () => `${res.import.created} lots created, ${res.import.added} added to existing lots.`,
+      );
+    }),
+  );
+inventory
   .command("unmatched")
   .description("lines of open orders that match no lot")
   .action(async (_o: unknown, cmd: Command) =>

@@ -137,6 +137,7 @@ export async function buildHttpApp(ctx: AppContext, deps: HttpDeps): Promise<Htt
     app.route({
       method: r.method,
       url: r.url,
+      ...(r.bodyLimit ? { bodyLimit: r.bodyLimit } : {}),
       handler: async (req, reply) => {
         req.auth = await resolveAuth(ctx, req);
         authorise(r.auth, req.auth, req);

@@ -38,6 +38,8 @@ export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
   status?: number;
   /** The handler writes the reply itself (streams, files). */
   raw?: boolean;
+  /** Larger bodies than the server's 2 MB (file uploads). */
+  bodyLimit?: number;
   handler(input: RouteInput<P, Q, B>, reply: FastifyReply): Promise<unknown>;
 }
 

@@ -280,3 +280,66 @@ describe("inventory with BrickLink as the ground truth", () => {
     expect(ls.map((l) => l.marketplace).sort()).toEqual(["bricklink", "brickowl"]);
   });
 });
+
+describe("inventory files", () => {
+  it("exports BrickLink XML and CSV that import back; a bad line names itself and writes nothing", async () => {
+    const xml = await api.app.inject({
+      method: "GET",
+      url: "/api/inventory/export?format=xml",
+      headers: bearer(token),
+    });
+    expect(xml.statusCode).toBe(200);
+    expect(xml.headers["content-disposition"]).toMatch(/orderhub-inventory-\d{8}-\d{6}\.xml/);
+    expect(xml.body).toContain("<INVENTORY>");
+    const items = (xml.body.match(/<ITEM>/g) ?? []).length;
+    const csv = await api.app.inject({
+      method: "GET",
+      url: "/api/inventory/export?format=csv",
+      headers: bearer(token),
+    });
+    expect(csv.body.split("\r\n")[0]).toBe(
+      "lot_id,item_type,item_no,color_id,color,condition,quantity,reserved,price,location,description",
+    );
+    const { parseXml, parseLotCsv } = await import("./files.ts");
+    expect(parseXml(xml.body)).toHaveLength(items);
+    expect(parseLotCsv(csv.body)).toHaveLength(items);
+
+    const before = (await api.ctx.db.select().from(inventoryLedger)).length;
+    const bad = await api.app.inject({
+      method: "POST",
+      url: "/api/inventory/import-file",
+      headers: bearer(token),
+      payload: {
+        format: "xml",
+        content:
+          "<INVENTORY><ITEM><ITEMTYPE>P</ITEMTYPE><ITEMID>3001</ITEMID><COLOR>5</COLOR><QTY>4</QTY></ITEM><ITEM><ITEMTYPE>P</ITEMTYPE><ITEMID>3002</ITEMID><QTY>-1</QTY></ITEM></INVENTORY>",
+      },
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.message).toMatch(/ITEM 2: QTY must be a whole number \(0 or more\), not "-1"/);
+    expect((await api.ctx.db.select().from(inventoryLedger)).length).toBe(before);
+    const broken = await api.app.inject({
+      method: "POST",
+      url: "/api/inventory/import-file",
+      headers: bearer(token),
+      payload: { format: "xml", content: "<INVENTORY><ITEM>" },
+    });
+    expect(broken.statusCode).toBe(400);
+
+    const ok = await api.app.inject({
+      method: "POST",
+      url: "/api/inventory/import-file",
+      headers: bearer(token),
+      payload: {
+        format: "csv",
+        name: "count.csv",
+        content:
+          "item_no,color_id,color,condition,quantity,price,location\r\n98765,5,Red,new,12,0.25,Q-1\r\n98765,5,Red,new,3,0.25,Q-1\r\n",
+      },
+    });
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(ok.json().import).toEqual({ created: 1, added: 1 });
+    const [lot] = await api.ctx.db.select().from(inventoryLots).where(eq(inventoryLots.itemNo, "98765"));
+    expect(lot!.quantity).toBe(15);
+  });
+});

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { AppContext } from "../../context.ts";
+import { exportCsv, exportXml, importFile, parseLotCsv, parseXml } from "../../inventory/files.ts";
 import { adjustLot, findLot, getLot, importInventory, listLots } from "../../inventory/lots.ts";
 import { reconcile } from "../../inventory/reconcile.ts";
 import { unmatchedLines } from "../../inventory/stock.ts";
@@ -92,6 +93,56 @@ export function inventoryRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
             connectionId: body.connectionId,
             approve: Boolean(body.approve),
             userId: auth!.userId,
+          }),
+        };
+      },
+    }),
+    defineRoute({
+      method: "GET",
+      url: "/api/inventory/export",
+      auth: "user",
+      summary: "All lots as BrickLink mass-upload XML or as CSV",
+      tags: ["inventory"],
+      query: z.object({ format: z.enum(["xml", "csv"]) }),
+      raw: true,
+      async handler({ auth, query }, reply) {
+        const body =
+          query.format === "xml"
+            ? await exportXml(ctx, auth!.accountId!)
+            : await exportCsv(ctx, auth!.accountId!);
+        const name = `orderhub-inventory-${ctx.clock.now().toISOString().slice(0, 19).replace(/[-:]/g, "").replace("T", "-")}.${query.format}`;
+        return reply
+          .header(
+            "content-type",
+            query.format === "xml" ? "application/xml; charset=utf-8" : "text/csv; charset=utf-8",
+          )
+          .header("content-disposition", `attachment; filename="${name}"`)
+          .send(body);
+      },
+    }),
+    defineRoute({
+      method: "POST",
+      url: "/api/inventory/import-file",
+      auth: ["owner"],
+      bodyLimit: 25 * 1024 * 1024,
+      summary:
+        "Add lots from BrickLink mass-upload XML or CSV (same item, colour, condition and location adds to the lot); a bad line rejects the whole file",
+      tags: ["inventory"],
+      body: z
+        .object({
+          format: z.enum(["xml", "csv"]),
+          content: z.string().min(1).max(20_000_000),
+          name: z.string().max(200).optional(),
+        })
+        .strict(),
+      async handler({ auth, body }) {
+        const lots = body.format === "xml" ? parseXml(body.content) : parseLotCsv(body.content);
+        return {
+          import: await importFile(ctx, {
+            accountId: auth!.accountId!,
+            userId: auth!.userId,
+            lots,
+            name: body.name ?? `a ${body.format.toUpperCase()} file`,
           }),
         };
       },
