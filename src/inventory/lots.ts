@@ -1,6 +1,7 @@
 import { and, asc, eq, ilike, inArray, or, sql } from "drizzle-orm";
 import type { AppContext } from "../context.ts";
 import { AppError, badRequest, notFound } from "../core/errors.ts";
+import { bulkInsert } from "../db/bulk.ts";
 import { connectionSecrets } from "../db/repos/connections.ts";
 import { connections, inventoryLedger, inventoryLots, listings, orders, outbox } from "../db/schema.ts";
 import type { JobQueue } from "../jobs/queue.ts";
@@ -88,80 +89,103 @@ export async function importInventory(
       updated: 0,
       unlinked: [],
     };
-    const CHUNK = 500;
+    // Known listings and (for linking) the BrickLink lots, read once; new rows written in bulk per chunk.
+    const known = new Map(
+      (await ctx.db.select().from(listings).where(eq(listings.connectionId, conn.id))).map((l) => [
+        l.externalId,
+        l,
+      ]),
+    );
+    const blLots =
+      conn.marketplace === "bricklink"
+        ? new Map<string, number>()
+        : new Map(
+            (
+              await ctx.db
+                .select({ externalId: listings.externalId, lotId: listings.lotId })
+                .from(listings)
+                .where(and(eq(listings.accountId, accountId), eq(listings.marketplace, "bricklink")))
+            ).map((l) => [l.externalId, l.lotId]),
+          );
+    const now = ctx.clock.now();
+    const CHUNK = 1000;
     for (let i = 0; i < remote.length; i += CHUNK) {
       await ctx.db.transaction(async (tx) => {
+        const fresh: MarketplaceLot[] = [];
         for (const r of remote.slice(i, i + CHUNK)) {
-          const [known] = await tx
-            .select()
-            .from(listings)
-            .where(and(eq(listings.connectionId, conn.id), eq(listings.externalId, r.externalId)));
-          if (known) {
-            await tx
-              .update(listings)
-              .set({ quantitySeen: r.quantity, priceSeen: r.price, syncedAt: ctx.clock.now() })
-              .where(eq(listings.id, known.id));
+          const k = known.get(r.externalId);
+          if (k) {
+            if (k.quantitySeen !== r.quantity || k.priceSeen !== r.price)
+              await tx
+                .update(listings)
+                .set({ quantitySeen: r.quantity, priceSeen: r.price, syncedAt: now })
+                .where(eq(listings.id, k.id));
             res.updated++;
-            continue;
-          }
-          if (conn.marketplace === "bricklink") {
-            const [lot] = await tx
-              .insert(inventoryLots)
-              .values({
-                accountId,
-                itemType: r.itemType,
-                itemNo: r.itemNo,
-                colorId: r.colorId,
-                colorName: r.colorName,
-                condition: r.condition,
-                completeness: r.completeness,
-                name: r.name,
-                location: r.location,
-                price: r.price,
-                currency: conn.currency,
-                description: r.description,
-              })
-              .returning({ id: inventoryLots.id });
-            await tx.insert(listings).values({
+          } else fresh.push(r);
+        }
+        if (fresh.length === 0) return;
+        if (conn.marketplace === "bricklink") {
+          // Lots start with their BrickLink quantity, and an "import" ledger row says so.
+          const ids = await bulkInsert(
+            tx,
+            inventoryLots,
+            fresh.map((r) => ({
               accountId,
-              lotId: lot!.id,
+              itemType: r.itemType,
+              itemNo: r.itemNo,
+              colorId: r.colorId,
+              colorName: r.colorName,
+              condition: r.condition,
+              completeness: r.completeness,
+              name: r.name,
+              location: r.location,
+              quantity: r.quantity,
+              reserved: 0,
+              price: r.price,
+              currency: conn.currency,
+              description: r.description,
+            })),
+            { returning: ["id"] },
+          );
+          await bulkInsert(
+            tx,
+            listings,
+            fresh.map((r, k) => ({
+              accountId,
+              lotId: Number(ids[k]!.id),
               connectionId: conn.id,
               marketplace: conn.marketplace,
               externalId: r.externalId,
               quantitySeen: r.quantity,
               priceSeen: r.price,
-              syncedAt: ctx.clock.now(),
-            });
-            await writeLedger(tx, {
+              syncedAt: now,
+            })),
+          );
+          await bulkInsert(
+            tx,
+            inventoryLedger,
+            fresh.map((r, k) => ({
               accountId,
-              lotId: lot!.id,
-              kind: "import",
+              lotId: Number(ids[k]!.id),
+              kind: "import" as const,
               quantityDelta: r.quantity,
               reservedDelta: 0,
               reason: `imported from BrickLink lot ${r.externalId}`,
               dedupeKey: `import:${conn.id}:${r.externalId}`,
-            });
-            res.created++;
-            continue;
-          }
-          // Another marketplace: link to a BrickLink lot.
+            })),
+          );
+          res.created += fresh.length;
+          return;
+        }
+        // Another marketplace: link to a BrickLink lot.
+        const links: { lotId: number; r: MarketplaceLot }[] = [];
+        for (const r of fresh) {
           let lotId: number | null = null;
           let reason = "";
           if (r.linkedExternalId) {
-            const [l] = await tx
-              .select({ lotId: listings.lotId })
-              .from(listings)
-              .where(
-                and(
-                  eq(listings.accountId, accountId),
-                  eq(listings.marketplace, "bricklink"),
-                  eq(listings.externalId, r.linkedExternalId),
-                ),
-              );
-            lotId = l?.lotId ?? null;
+            lotId = blLots.get(r.linkedExternalId) ?? null;
             if (!lotId) reason = `its BrickLink lot ${r.linkedExternalId} is not in the BrickLink inventory`;
-          }
-          if (!lotId && !r.linkedExternalId) {
+          } else {
             const candidates = r.itemNo
               ? await tx
                   .select({ id: inventoryLots.id })
@@ -184,7 +208,8 @@ export async function importInventory(
                 ? "more than one BrickLink lot fits: link it by hand"
                 : "no BrickLink lot fits";
           }
-          if (!lotId) {
+          if (lotId) links.push({ lotId, r });
+          else
             res.unlinked.push({
               externalId: r.externalId,
               itemNo: r.itemNo,
@@ -192,9 +217,11 @@ export async function importInventory(
               condition: r.condition,
               reason,
             });
-            continue;
-          }
-          await tx.insert(listings).values({
+        }
+        await bulkInsert(
+          tx,
+          listings,
+          links.map(({ lotId, r }) => ({
             accountId,
             lotId,
             connectionId: conn.id,
@@ -202,10 +229,10 @@ export async function importInventory(
             externalId: r.externalId,
             quantitySeen: r.quantity,
             priceSeen: r.price,
-            syncedAt: ctx.clock.now(),
-          });
-          res.linked++;
-        }
+            syncedAt: now,
+          })),
+        );
+        res.linked += links.length;
       });
     }
     // Orders already here hold stock too: open ones reserve it now (lines matched to the new lots).

@@ -34,8 +34,8 @@ async function syncFirst(ctx: AppContext, queue: JobQueue, accountId: number, co
     if (state && !["queued", "running"].includes(state)) return;
     if (Date.now() > deadline)
       throw badRequest("the order sync before the reconcile did not finish in 2 minutes; try again");
-    // Without a worker in this process (the CLI), run the queue here.
-    if (queue.runUntilIdle) await queue.runUntilIdle({ maxJobs: 5 });
+    // Without a worker polling in this process (the CLI), run the queue here.
+    if (!queue.worksJobs) await queue.runUntilIdle({ maxJobs: 5 });
     await new Promise((res) => setTimeout(res, 200));
   }
 }

@@ -76,6 +76,11 @@ export class JobQueue {
 
   private pollingIntervalSeconds = 1;
 
+  /** Whether this process polls for jobs (a server's worker) or only sends them (the CLI). */
+  get worksJobs(): boolean {
+    return this.working;
+  }
+
   async send(name: JobName, data: object, opts: SendOptions = {}): Promise<string | null> {
     return this.boss.send(name, data, {
       ...(opts.tx ? { db: this.ctx.database.executorFor(opts.tx) } : {}),
