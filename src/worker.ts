@@ -47,7 +47,8 @@ export async function startWorker(
           void scheduleNext(ctx, queue).catch((err) => ctx.logger.warn({ err }, "outbox sweep failed"));
         }, 30_000);
   sweep?.unref();
-  if (opts.scheduler !== false) await scheduleNext(ctx, queue).catch(() => {});
+  // Pushes left due by a process that stopped (or died) go out now.
+  await scheduleNext(ctx, queue).catch((err) => ctx.logger.warn({ err }, "outbox check failed"));
   return {
     async stop() {
       if (sweep) clearInterval(sweep);

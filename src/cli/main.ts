@@ -909,6 +909,35 @@ inventory
     }),
   );
 inventory
+  .command("pushes")
+  .description("stock updates waiting or failed; --retry sends the failed ones again")
+  .option("--state <state>", "pending | failed | sent", "failed")
+  .option("--retry", "send every failed stock update again")
+  .action(async (o: { state: string; retry?: boolean }, cmd: Command) =>
+    withApi(cmd, async (api, opts) => {
+      const list = await api.call<{ pushes: Record<string, unknown>[] }>(
+        "GET",
+        `/api/pushes?state=${encodeURIComponent(o.retry ? "failed" : o.state)}&limit=500`,
+      );
+      const stock = list.pushes.filter((p) => p.kind === "stock");
+      if (o.retry) {
+        for (const p of stock) await api.call("POST", `/api/pushes/${p.id}/retry`);
+        if (api.local) await api.local.queue.runUntilIdle();
+        return print(opts, { retried: stock.length }, () => `${stock.length} stock updates sent again.`);
+      }
+      print(opts, { pushes: stock }, () =>
+        table(stock, [
+          { key: "id", label: "PUSH", right: true },
+          { key: "marketplace", label: "MARKETPLACE" },
+          { key: "action", label: "CHANGE" },
+          { key: "state", label: "STATE" },
+          { key: "attempts", label: "TRIES", right: true },
+          { key: "lastError", label: "LAST ERROR" },
+        ]),
+      );
+    }),
+  );
+inventory
   .command("unmatched")
   .description("lines of open orders that match no lot")
   .action(async (_o: unknown, cmd: Command) =>

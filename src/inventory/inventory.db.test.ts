@@ -264,6 +264,27 @@ describe("inventory with BrickLink as the ground truth", () => {
     expect(third).toMatchObject({ adopted: [], proposals: { create: [], delete: [] } });
   });
 
+  it("a change committed just before the process stops is pushed exactly once by the next process", async () => {
+    const inv = [...bl.control.state.inventory.keys()][20]!;
+    const lotId = await findLot(api.ctx, accountId, `bricklink:${inv}`);
+    const [b0, o0] = [blQty(inv), boQty(inv)];
+    await adjustLot(api.ctx, null, { accountId, userId: null, lotId, by: 6, reason: "restart" });
+    const { JobQueue } = await import("../jobs/queue.ts");
+    const { startWorker } = await import("../worker.ts");
+    const q2 = await JobQueue.start(api.ctx, { work: false });
+    const w = await startWorker(api.ctx, q2, { scheduler: false }); // its start looks for pushes left due
+    try {
+      await q2.runUntilIdle();
+      await q2.runUntilIdle();
+    } finally {
+      await w.stop();
+      await q2.stop();
+    }
+    expect([blQty(inv), boQty(inv)]).toEqual([b0 + 6, o0 + 6]);
+    await settle();
+    expect([blQty(inv), boQty(inv)]).toEqual([b0 + 6, o0 + 6]);
+  });
+
   it("an adjustment below zero is refused with the lot's quantity named", async () => {
     const inv = [...bl.control.state.inventory.keys()][1]!;
     const lot = await lotOf(inv);

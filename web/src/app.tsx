@@ -69,6 +69,10 @@ function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
       toast(`Sync finished with ${e.failed} failed orders — see Integrations`, "error");
     else if (state === "failed") toast("A sync failed — see Integrations", "error");
   });
+  useLive((e) => {
+    if (e.type === "push.updated" && e.state === "failed")
+      toast("An update to a marketplace failed and needs you — see the order or Inventory", "error");
+  });
   const page = path.startsWith("/inventory") ? (
     <InventoryPage userRole={me.user.role} />
   ) : path.startsWith("/integrations") ? (

@@ -70,7 +70,8 @@ export const bricklinkAdapter: MarketplaceAdapter<BrickLinkCheckpoint> = {
   },
   mapStatus: (raw) => mapBrickLinkStatus(raw),
   async fetchInventory(ctx) {
-    return (await client(ctx).getInventories()).map(mapInventoryLot);
+    // Available lots and all three stock rooms (not the unavailable or reserved ones).
+    return (await client(ctx).getInventories({ status: "Y,S,B,C" })).map(mapInventoryLot);
   },
   async fetchLotQuantity(ctx, externalId) {
     return (await client(ctx).getInventory(Number(externalId))).quantity;
