@@ -21,6 +21,7 @@ import type { JobQueue } from "../src/jobs/queue.ts";
 import { startBrickLinkSimulator } from "../src/marketplaces/bricklink/simulator/server.ts";
 import { startServer } from "../src/server.ts";
 import { requestSync, runSync } from "../src/sync/engine.ts";
+import { testSettings } from "../test/helpers/db.ts";
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: string) => {
@@ -35,21 +36,9 @@ const PG_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
-function settingsFor(dataDir: string, databaseUrl: string | null): Settings {
-  return {
-    port: 0,
-    host: "127.0.0.1",
-    dataDir,
-    databaseUrl,
-    secretKey: randomBytes(32).toString("hex"),
-    demo: false,
-    publicUrl: null,
-    logLevel: "error",
-    logPretty: false,
-    sessionDays: 14,
-    workerConcurrency: 2,
-    brickowlNotifyPort: null,
-  };
+/** The test settings (demo off, quiet logs) on this data directory and database. */
+function settingsFor(dataDir: string, databaseUrl: string | null, over: Partial<Settings> = {}): Settings {
+  return { ...testSettings({ logLevel: "error", databaseUrl, workerConcurrency: 2, ...over }), dataDir };
 }
 
 async function bench(kind: "pglite" | "postgres") {

@@ -26,6 +26,7 @@ import { brickowlManifest } from "../src/marketplaces/brickowl/manifest.ts";
 import { startBrickOwlSimulator } from "../src/marketplaces/brickowl/simulator/server.ts";
 import { startServer } from "../src/server.ts";
 import { requestSync, runSync } from "../src/sync/engine.ts";
+import { testSettings } from "../test/helpers/db.ts";
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: string) => {
@@ -44,21 +45,9 @@ const pct = (xs: number[], p: number) =>
 // Lift BrickOwl's per-minute limit in this process only (see the header).
 (brickowlManifest.rateLimit as unknown as { limits: unknown[] }).limits = [];
 
-function settingsFor(dataDir: string, databaseUrl: string | null, notifyPort: number): Settings {
-  return {
-    port: 0,
-    host: "127.0.0.1",
-    dataDir,
-    databaseUrl,
-    secretKey: randomBytes(32).toString("hex"),
-    demo: false,
-    publicUrl: null,
-    logLevel: "error",
-    logPretty: false,
-    sessionDays: 14,
-    workerConcurrency: 2,
-    brickowlNotifyPort: notifyPort,
-  };
+/** The test settings (demo off, quiet logs) on this data directory and database. */
+function settingsFor(dataDir: string, databaseUrl: string | null, over: Partial<Settings> = {}): Settings {
+  return { ...testSettings({ logLevel: "error", databaseUrl, workerConcurrency: 2, ...over }), dataDir };
 }
 
 async function bench(kind: "pglite" | "postgres") {
@@ -85,7 +74,9 @@ async function bench(kind: "pglite" | "postgres") {
     perMinute: 1e9,
     notifyPort,
   });
-  const server = await startServer(settingsFor(dataDir, url, notifyPort), { role: "all" });
+  const server = await startServer(settingsFor(dataDir, url, { brickowlNotifyPort: notifyPort }), {
+    role: "all",
+  });
   const ctx = server.ctx;
   try {
     const account = await createAccount(ctx.db, { name: "Bench", slug: "bench" });

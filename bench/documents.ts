@@ -24,6 +24,7 @@ import { apiTokens } from "../src/db/schema.ts";
 import { loadDocumentOrders } from "../src/documents/load.ts";
 import { buildHttpApp } from "../src/http/app.ts";
 import { JobQueue } from "../src/jobs/queue.ts";
+import { testSettings } from "../test/helpers/db.ts";
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: string) => {
@@ -108,21 +109,9 @@ function order(i: number): OrderInput {
   };
 }
 
-function settingsFor(dataDir: string, databaseUrl: string | null): Settings {
-  return {
-    port: 0,
-    host: "127.0.0.1",
-    dataDir,
-    databaseUrl,
-    secretKey: randomBytes(32).toString("hex"),
-    demo: false,
-    publicUrl: null,
-    logLevel: "error",
-    logPretty: false,
-    sessionDays: 14,
-    workerConcurrency: 1,
-    brickowlNotifyPort: null,
-  };
+/** The test settings (demo off, quiet logs) on this data directory and database. */
+function settingsFor(dataDir: string, databaseUrl: string | null, over: Partial<Settings> = {}): Settings {
+  return { ...testSettings({ logLevel: "error", databaseUrl, workerConcurrency: 2, ...over }), dataDir };
 }
 
 async function bench(db: "pglite" | "postgres") {
