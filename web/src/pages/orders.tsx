@@ -67,25 +67,21 @@ export function OrdersPage() {
   }, [load]);
 
   // Live: new and changed orders come in place (same scroll, same selection), highlighted briefly.
+  // Events come in bursts during a sync: gather them and refresh once per 300 ms.
   const pending = useRef<number | null>(null);
+  const changed = useRef<Set<number>>(new Set());
   useLive((e) => {
     if (e.type !== "order.created" && e.type !== "order.updated") return;
-    const id = Number(e.orderId);
-    setFlash((f) => new Set(f).add(id));
-    setTimeout(
-      () =>
-        setFlash((f) => {
-          const n = new Set(f);
-          n.delete(id);
-          return n;
-        }),
-      2500,
-    );
-    if (pending.current === null)
-      pending.current = window.setTimeout(() => {
-        pending.current = null;
-        void load();
-      }, 300);
+    changed.current.add(Number(e.orderId));
+    if (pending.current !== null) return;
+    pending.current = window.setTimeout(() => {
+      pending.current = null;
+      const ids = changed.current;
+      changed.current = new Set();
+      setFlash(ids);
+      setTimeout(() => setFlash((f) => (f === ids ? new Set() : f)), 2500);
+      void load();
+    }, 300);
   });
 
   const rows = data?.orders ?? [];
