@@ -225,7 +225,7 @@ describe.skipIf(!hasChromium)("the web UI in Chromium", () => {
     for (const n of numbers) {
       const ext = n.replace("BO-", "");
       await expect
-        .poll(() => bo.control.state.orders.get(ext)?.order.tracking_number, { timeout: 20_000 })
+        .poll(() => bo.control.state.orders.get(ext)?.order.tracking_number, { timeout: 60_000 })
         .toBe("RR123456789GB");
     }
   });
