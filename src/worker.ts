@@ -6,6 +6,7 @@ import { stockPushHandler } from "./inventory/push.ts";
 import type { JobQueue } from "./jobs/queue.ts";
 import { runSync } from "./sync/engine.ts";
 import { dispatchOutbox, registerOutboxHandler, scheduleNext } from "./sync/outbox.ts";
+import { releaseAfterRestart } from "./sync/recovery.ts";
 import { startScheduler } from "./sync/scheduler.ts";
 
 /** Every kind of outbox push, registered with the dispatcher. */
@@ -20,6 +21,7 @@ export async function startWorker(
   queue: JobQueue,
   opts: { schedulerIntervalMs?: number; scheduler?: boolean } = {},
 ): Promise<{ stop(): Promise<void> }> {
+  await releaseAfterRestart(ctx);
   await queue.work("sync.run", async (data, job) => {
     const runId = Number(data.runId);
     if (!Number.isInteger(runId)) throw new Error("sync.run job without a runId");

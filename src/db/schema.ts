@@ -435,6 +435,8 @@ export const syncRuns = pgTable(
     /** A push ping arrived while this run was going: drain the notifications again before finishing. */
     noticesPending: boolean("notices_pending").notNull().default(false),
     waitingUntil: ts("waiting_until"),
+    /** The process running it renews this while it works; past it, the run's process is gone. */
+    leaseUntil: ts("lease_until"),
     startedAt: ts("started_at"),
     finishedAt: ts("finished_at"),
     createdAt: created(),

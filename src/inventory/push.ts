@@ -24,7 +24,8 @@ export function stockPushHandler(db: import("../db/connection.ts").DbOrTx): Outb
       }
       const [listing] = await db.select().from(listings).where(eq(listings.id, payload.listingId));
       if (!listing) return; // the listing was removed: nothing to keep in step
-      if (payload.ambiguous) {
+      // Cut off before it was ever sent (no expected quantity saved yet): nothing can have landed.
+      if (payload.ambiguous && payload.expectFrom !== undefined) {
         const now = await adapter.fetchLotQuantity!(actx, payload.externalId);
         const from = payload.expectFrom ?? null;
         if (from !== null && now === from + payload.delta) {

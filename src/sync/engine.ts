@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, isNull, lte, or, sql } from "drizzle-orm";
 import { ZodError } from "zod";
 import type { AppContext } from "../context.ts";
 import { isMarketplaceError, type MarketplaceError } from "../core/errors.ts";
@@ -36,6 +36,8 @@ const STREAM = "orders";
 const MAX_INLINE_WAIT_MS = 60_000;
 /** Orders stored per transaction inside a page, so progress is visible and a crash loses little. */
 const BATCH = 50;
+/** A running sync's lease, renewed every third of it; a run whose lease ran out lost its process. */
+export const RUN_LEASE_MS = 30_000;
 
 /**
  * One run per connection at a time: a second request joins the active run. Requests that name
@@ -165,6 +167,39 @@ export async function runSync(ctx: AppContext, runId: number, opts: RunOptions =
   const [first] = await ctx.db.select().from(syncRuns).where(eq(syncRuns.id, runId));
   if (!first) throw new Error(`sync run ${runId} does not exist`);
   if (isFinal(first.state)) return first;
+  // One runner at a time: the lease is taken only where nobody holds it (or its holder is gone).
+  const at = ctx.clock.now();
+  const [claimed] = await ctx.db
+    .update(syncRuns)
+    .set({ leaseUntil: new Date(at.getTime() + RUN_LEASE_MS) })
+    .where(and(eq(syncRuns.id, runId), or(isNull(syncRuns.leaseUntil), lte(syncRuns.leaseUntil, at))))
+    .returning({ id: syncRuns.id });
+  if (!claimed) {
+    ctx.logger.info({ runId }, "sync run is being worked by another process; leaving it to that one");
+    return first;
+  }
+  const renew = setInterval(() => {
+    void ctx.db
+      .update(syncRuns)
+      .set({ leaseUntil: new Date(ctx.clock.now().getTime() + RUN_LEASE_MS) })
+      .where(and(eq(syncRuns.id, runId), isNotNull(syncRuns.leaseUntil)))
+      .catch((err) => ctx.logger.warn({ err, runId }, "could not renew the sync run's lease"));
+  }, RUN_LEASE_MS / 3);
+  renew.unref();
+  try {
+    return await runClaimed(ctx, first, opts);
+  } finally {
+    clearInterval(renew);
+    await ctx.db
+      .update(syncRuns)
+      .set({ leaseUntil: null })
+      .where(eq(syncRuns.id, runId))
+      .catch((err) => ctx.logger.warn({ err, runId }, "could not release the sync run's lease"));
+  }
+}
+
+async function runClaimed(ctx: AppContext, first: SyncRunRow, opts: RunOptions): Promise<SyncRunRow> {
+  const runId = first.id;
   const [conn] = await ctx.db.select().from(connections).where(eq(connections.id, first.connectionId));
   if (!conn) throw new Error(`connection ${first.connectionId} does not exist`);
   const adapter = getAdapter(conn.marketplace) as MarketplaceAdapter<unknown>;

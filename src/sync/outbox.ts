@@ -11,8 +11,11 @@ import { classify, defaultRetryPolicy, type RetryPolicy } from "./retry.ts";
 
 export type OutboxRow = typeof outbox.$inferSelect;
 
-/** Claimed rows are leased this long; a process that dies mid-push gives its row back when it expires. */
-const LEASE_MS = 120_000;
+/**
+ * Claimed rows are leased this long, renewed every third of it while the push runs; a process that
+ * dies mid-push gives its row back when the lease runs out.
+ */
+const LEASE_MS = 30_000;
 /** Transient failures are retried this many times before a person is asked. */
 export const MAX_PUSH_ATTEMPTS = 8;
 
@@ -52,24 +55,33 @@ export function registerOutboxHandler(kind: string, h: OutboxHandler): void {
 async function claim(ctx: AppContext, now: Date): Promise<OutboxRow | null> {
   const lease = new Date(now.getTime() + LEASE_MS);
   const rows = await ctx.db.execute<Record<string, unknown>>(sql`
-    update ${outbox} set status = 'sending', attempts = ${outbox.attempts} + 1, next_attempt_at = ${lease}
-    where ${outbox.id} = (
-      select id from ${outbox}
+    with picked as (
+      select id, status as was from ${outbox}
       where status in ('pending', 'sending') and next_attempt_at <= ${now}
       order by priority, id
       limit 1
       for update skip locked
     )
-    returning id`);
-  const id =
-    (rows as unknown as { rows?: { id: number }[] }).rows?.[0]?.id ??
-    (rows as unknown as { id: number }[])[0]?.id;
-  if (id === undefined) return null;
+    update ${outbox} set status = 'sending', attempts = ${outbox.attempts} + 1, next_attempt_at = ${lease}
+    from picked where ${outbox.id} = picked.id
+    returning ${outbox.id} as id, picked.was as was`);
+  const picked =
+    (rows as unknown as { rows?: { id: number; was: string }[] }).rows?.[0] ??
+    (rows as unknown as { id: number; was: string }[])[0];
+  if (picked === undefined) return null;
   const [row] = await ctx.db
     .select()
     .from(outbox)
-    .where(eq(outbox.id, Number(id)));
-  return row ?? null;
+    .where(eq(outbox.id, Number(picked.id)));
+  if (!row) return null;
+  if (picked.was === "sending") {
+    // Its last attempt was cut off (the process died mid-push): the write may have landed, so the
+    // handler reads back before repeating it.
+    const payload = { ...(row.payload as object), ambiguous: true };
+    await ctx.db.update(outbox).set({ payload }).where(eq(outbox.id, row.id));
+    return { ...row, payload };
+  }
+  return row;
 }
 
 export interface DispatchResult {
@@ -128,16 +140,28 @@ export async function dispatchOutbox(
         ...(opts.signal ? { signal: opts.signal } : {}),
       };
       let payload = row.payload;
+      const renew = setInterval(() => {
+        void ctx.db
+          .update(outbox)
+          .set({ nextAttemptAt: new Date(ctx.clock.now().getTime() + LEASE_MS) })
+          .where(and(eq(outbox.id, row.id), eq(outbox.status, "sending")))
+          .catch((err) => ctx.logger.warn({ err, outboxId: row.id }, "could not renew a push's lease"));
+      }, LEASE_MS / 3);
+      renew.unref();
       try {
-        await handler.push(row, {
-          adapter,
-          actx,
-          connection: conn,
-          async saveProgress(p) {
-            payload = p;
-            await ctx.db.update(outbox).set({ payload: p }).where(eq(outbox.id, row.id));
-          },
-        });
+        try {
+          await handler.push(row, {
+            adapter,
+            actx,
+            connection: conn,
+            async saveProgress(p) {
+              payload = p;
+              await ctx.db.update(outbox).set({ payload: p }).where(eq(outbox.id, row.id));
+            },
+          });
+        } finally {
+          clearInterval(renew);
+        }
         const at = ctx.clock.now();
         await ctx.db.transaction(async (tx) => {
           await tx

@@ -5,6 +5,7 @@ import type { AppContext } from "../context.ts";
 import { connections } from "../db/schema.ts";
 import type { JobQueue } from "../jobs/queue.ts";
 import { requestSyncInTx } from "./engine.ts";
+import { recoverSyncRuns } from "./recovery.ts";
 
 export const scheduleSchema = z.discriminatedUnion("kind", [
   z.object({
@@ -110,6 +111,7 @@ export function startScheduler(ctx: AppContext, queue: JobQueue, opts: { interva
         const now = ctx.clock.now();
         await primeSchedules(ctx, now);
         await schedulerTick(ctx, queue, now);
+        await recoverSyncRuns(ctx, queue);
       } catch (err) {
         if (!abort.signal.aborted) ctx.logger.warn({ err }, "scheduler tick failed");
       }
