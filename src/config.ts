@@ -19,6 +19,7 @@ const envSchema = z.object({
   ORDERHUB_SESSION_DAYS: z.coerce.number().int().min(1).max(365).default(14),
   ORDERHUB_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   ORDERHUB_BRICKOWL_NOTIFY_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  ORDERHUB_MARKETPLACE_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(600).default(30),
 });
 
 export interface Settings {
@@ -35,6 +36,8 @@ export interface Settings {
   workerConcurrency: number;
   /** Port of the BrickOwl order/notify listener (BrickOwl calls 42500); null = off. */
   brickowlNotifyPort: number | null;
+  /** How long a marketplace call may take before it counts as failed (a write: as maybe applied). */
+  marketplaceTimeoutMs: number;
 }
 
 export class SettingsError extends Error {}
@@ -59,5 +62,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     sessionDays: e.ORDERHUB_SESSION_DAYS,
     workerConcurrency: e.ORDERHUB_WORKER_CONCURRENCY,
     brickowlNotifyPort: e.ORDERHUB_BRICKOWL_NOTIFY_PORT ?? null,
+    marketplaceTimeoutMs: Math.round(e.ORDERHUB_MARKETPLACE_TIMEOUT_SECONDS * 1000),
   };
 }

@@ -44,6 +44,7 @@ async function withAdapter<T>(
         http: ctx.http,
         budget,
         clock: ctx.clock,
+        timeoutMs: ctx.settings.marketplaceTimeoutMs,
         logger: ctx.logger.child({ connectionId: conn.id, marketplace: conn.marketplace }),
       },
     });

@@ -73,6 +73,7 @@ export async function reconcile(
       http: ctx.http,
       budget,
       clock: ctx.clock,
+      timeoutMs: ctx.settings.marketplaceTimeoutMs,
       logger: ctx.logger.child({ connectionId: conn.id, reconcile: true }),
     });
   } finally {

@@ -96,6 +96,8 @@ export interface AdapterContext {
   clock: Clock;
   logger: Logger;
   signal?: AbortSignal;
+  /** Per-call timeout (default 30 s). */
+  timeoutMs?: number;
 }
 
 export interface OrderPageRequest<C> {

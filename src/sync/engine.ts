@@ -235,6 +235,7 @@ async function runClaimed(ctx: AppContext, first: SyncRunRow, opts: RunOptions):
     http: ctx.http,
     budget,
     clock: ctx.clock,
+    timeoutMs: ctx.settings.marketplaceTimeoutMs,
     logger: log,
     ...(opts.signal ? { signal: opts.signal } : {}),
   };

@@ -136,6 +136,7 @@ export async function dispatchOutbox(
         http: ctx.http,
         budget,
         clock: ctx.clock,
+        timeoutMs: ctx.settings.marketplaceTimeoutMs,
         logger: ctx.logger.child({ outboxId: row.id, connectionId: conn.id, marketplace: conn.marketplace }),
         ...(opts.signal ? { signal: opts.signal } : {}),
       };

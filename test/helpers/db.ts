@@ -54,6 +54,7 @@ export function testSettings(over: Partial<Settings> = {}): Settings {
     sessionDays: 14,
     workerConcurrency: 2,
     brickowlNotifyPort: null,
+    marketplaceTimeoutMs: 30_000,
     ...over,
   };
 }

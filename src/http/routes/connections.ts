@@ -106,6 +106,7 @@ export function connectionRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
         http: ctx.http,
         budget,
         clock: ctx.clock,
+        timeoutMs: ctx.settings.marketplaceTimeoutMs,
         logger: ctx.logger.child({ connectionId: c.id, marketplace: c.marketplace }),
       });
       await updateConnection(ctx.db, c.accountId, c.id, {

@@ -117,8 +117,8 @@ export class BrickLinkClient {
     await this.ctx.budget.spend(operation);
     const write = method !== "GET";
     const signal = this.ctx.signal
-      ? AbortSignal.any([this.ctx.signal, AbortSignal.timeout(TIMEOUT_MS)])
-      : AbortSignal.timeout(TIMEOUT_MS);
+      ? AbortSignal.any([this.ctx.signal, AbortSignal.timeout(this.ctx.timeoutMs ?? TIMEOUT_MS)])
+      : AbortSignal.timeout(this.ctx.timeoutMs ?? TIMEOUT_MS);
     let res: Response;
     let text: string;
     try {

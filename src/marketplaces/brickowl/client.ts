@@ -66,8 +66,8 @@ export class BrickOwlClient {
     const url = method === "GET" ? `${base}?${form}` : base;
     await this.ctx.budget.spend(operation);
     const signal = this.ctx.signal
-      ? AbortSignal.any([this.ctx.signal, AbortSignal.timeout(TIMEOUT_MS)])
-      : AbortSignal.timeout(TIMEOUT_MS);
+      ? AbortSignal.any([this.ctx.signal, AbortSignal.timeout(this.ctx.timeoutMs ?? TIMEOUT_MS)])
+      : AbortSignal.timeout(this.ctx.timeoutMs ?? TIMEOUT_MS);
     const write = method === "POST";
     let res: Response;
     let body: string;

@@ -26,7 +26,11 @@ export type SimFault =
   | "hang"
   | "malformed"
   | "truncated"
-  | "slow";
+  | "slow"
+  /** The call is carried out, then the connection is cut before the answer. */
+  | "drop_after_apply"
+  /** The call is carried out, then no answer ever comes: the client's timeout fires after the fact. */
+  | "hang_after_apply";
 
 export interface SimulatorOptions extends SeedOptions {
   port?: number;
@@ -90,6 +94,8 @@ export async function startBrickLinkSimulator(opts: SimulatorOptions = {}) {
     dailyLimit: opts.dailyLimit ?? 5_000,
     allowedIp: opts.allowedIp ?? { ip: "0.0.0.0", mask: "0.0.0.0" },
     callbackUrl: opts.callbackUrl ?? null,
+    /** Every status change the seller made through the API, in order. */
+    statusChanges: [] as { orderId: number; from: string; to: string }[],
     now: () => new Date(),
   };
   const rnd = prng((opts.seed ?? 1) + 7);
@@ -196,6 +202,15 @@ export async function startBrickLinkSimulator(opts: SimulatorOptions = {}) {
     if (state.calls.count > state.dailyLimit)
       return send(reply, 429, "TOO_MANY_REQUESTS", "daily API call limit exceeded");
     if (kind === "truncated") (req as unknown as { truncate: boolean }).truncate = true;
+    if (kind === "drop_after_apply" || kind === "hang_after_apply")
+      (req as unknown as { cut: SimFault }).cut = kind;
+  });
+  // The work was done; the answer is lost on its way (the connection drops, or nothing ever comes).
+  app.addHook("onSend", async (req, reply, payload) => {
+    const cut = (req as unknown as { cut?: SimFault }).cut;
+    if (cut === "hang_after_apply") return new Promise(() => {});
+    if (cut === "drop_after_apply") reply.raw.destroy();
+    return payload;
   });
 
   const base = "/api/store/v1";
@@ -274,6 +289,7 @@ export async function startBrickLinkSimulator(opts: SimulatorOptions = {}) {
         `order status cannot change from ${o.order.status} to ${to}`,
       );
     }
+    state.statusChanges.push({ orderId: o.order.order_id, from: o.order.status, to });
     o.order.status = to;
     o.order.date_status_changed = stamp(state.now());
     notify(o.order.order_id);

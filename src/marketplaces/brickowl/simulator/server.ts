@@ -12,7 +12,9 @@ export type SimFault =
   | "truncated"
   | "slow"
   /** The write is applied, then the connection is cut before the answer: an ambiguous failure. */
-  | "drop_after_apply";
+  | "drop_after_apply"
+  /** The call is carried out, then no answer ever comes: the client's timeout fires after the fact. */
+  | "hang_after_apply";
 
 export interface BrickOwlSimulatorOptions extends SeedOptions {
   port?: number;
@@ -117,11 +119,13 @@ export async function startBrickOwlSimulator(opts: BrickOwlSimulatorOptions = {}
     }
     if (kind === "truncated") (req as unknown as { truncate: boolean }).truncate = true;
     if (kind === "drop_after_apply") (req as unknown as { drop: boolean }).drop = true;
+    if (kind === "hang_after_apply") (req as unknown as { hang: boolean }).hang = true;
   });
 
   /** Answers, or — for the faults that need it — cuts the answer short after the work was done. */
   function answer(req: FastifyRequest, reply: FastifyReply, data: unknown) {
-    const r = req as unknown as { truncate?: boolean; drop?: boolean };
+    const r = req as unknown as { truncate?: boolean; drop?: boolean; hang?: boolean };
+    if (r.hang) return new Promise<FastifyReply>(() => {});
     if (r.drop) {
       reply.raw.destroy();
       return reply;
