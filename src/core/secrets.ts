@@ -1,5 +1,14 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 
+/** A stored secret that this process's key cannot open (a different ORDERHUB_SECRET_KEY). */
+export class SecretKeyError extends Error {
+  readonly code = "secret_key_mismatch";
+  constructor() {
+    super("cannot decrypt a stored secret: ORDERHUB_SECRET_KEY differs from the key it was sealed with");
+    this.name = "SecretKeyError";
+  }
+}
+
 /**
  * AES-256-GCM envelope for connection credentials: "v1.<iv>.<tag>.<ciphertext>" in base64url.
  * The key never leaves the process; a wrong key fails loudly instead of returning garbage.
@@ -30,9 +39,7 @@ export class SecretBox {
         "utf8",
       );
     } catch {
-      throw new Error(
-        "cannot decrypt a stored secret: ORDERHUB_SECRET_KEY differs from the key it was sealed with",
-      );
+      throw new SecretKeyError();
     }
   }
 

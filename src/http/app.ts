@@ -1,10 +1,14 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { extname, join, normalize } from "node:path";
 import fastifyCookie from "@fastify/cookie";
+import { isNotNull } from "drizzle-orm";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import { ZodError, type z } from "zod";
 import type { AppContext } from "../context.ts";
 import { AppError } from "../core/errors.ts";
+import { SecretKeyError } from "../core/secrets.ts";
+import { connectionSecrets } from "../db/repos/connections.ts";
+import { connections } from "../db/schema.ts";
 import { authorise, resolveAuth } from "./auth.ts";
 import type { HttpDeps } from "./deps.ts";
 import type { Auth, RouteDef } from "./route.ts";
@@ -26,6 +30,8 @@ declare module "fastify" {
   }
 }
 
+/** JSON answers up to this size are checked for secrets before they leave. */
+const SCRUB_LIMIT = 8 * 1024 * 1024;
 const API_CSP = "default-src 'none'; frame-ancestors 'none'";
 const UI_CSP =
   "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
@@ -70,7 +76,24 @@ export function routeTable(ctx: AppContext, deps: HttpDeps): RouteDef[] {
 export type HttpApp = FastifyInstance & { routes: RouteDef[] };
 
 export async function buildHttpApp(ctx: AppContext, deps: HttpDeps): Promise<HttpApp> {
-  const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024, trustProxy: false });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 2 * 1024 * 1024,
+    trustProxy: false,
+    // The router's own refusals (a path parameter too long, a malformed path) in the API's error shape.
+    frameworkErrors: (err, _req, reply) => {
+      const tooLong = err.code === "FST_ERR_MAX_PARAM_LENGTH";
+      return reply.status(tooLong ? 414 : 400).send({
+        error: {
+          code: "invalid_request",
+          message: tooLong
+            ? "params: a path parameter is longer than 100 characters"
+            : "params: the path is not a valid URL (bad percent-encoding)",
+          details: null,
+        },
+      });
+    },
+  });
   await app.register(fastifyCookie);
   app.decorateRequest("auth", null);
 
@@ -84,14 +107,37 @@ export async function buildHttpApp(ctx: AppContext, deps: HttpDeps): Promise<Htt
       req.url.startsWith("/api") || req.url.startsWith("/webhooks") ? API_CSP : UI_CSP,
     );
     if (req.url.startsWith("/api")) reply.header("cache-control", "no-store");
+    // Stored error texts (a sync's or a connection's last error) may hold what a marketplace
+    // echoed back, a key included: the answer blanks every secret this process knows.
+    if (typeof payload === "string" && ctx.secrets.size > 0 && payload.length <= SCRUB_LIMIT)
+      return ctx.secrets.scrub(payload);
     return payload;
   });
+
+  // Error texts can carry what a marketplace echoed back (a key in its error body): blank every
+  // secret this process has opened before the text leaves, as the log stream does.
+  const scrub = <T>(value: T): T => {
+    if (value === null || value === undefined || ctx.secrets.size === 0) return value;
+    if (typeof value === "string") return ctx.secrets.scrub(value) as T;
+    const text = JSON.stringify(value);
+    const clean = ctx.secrets.scrub(text);
+    if (clean === text) return value;
+    try {
+      return JSON.parse(clean) as T;
+    } catch {
+      return null as T;
+    }
+  };
 
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof AppError) {
       return reply
         .status(err.status)
-        .send({ error: { code: err.code, message: err.message, details: err.details } });
+        .send({ error: { code: err.code, message: scrub(err.message), details: scrub(err.details) } });
+    }
+    if (err instanceof SecretKeyError) {
+      ctx.logger.error({ url: req.url, method: req.method }, err.message);
+      return reply.status(500).send({ error: { code: err.code, message: err.message, details: null } });
     }
     if (err instanceof ZodError) {
       const { message, details } = zodMessage("body", err);
@@ -131,6 +177,15 @@ export async function buildHttpApp(ctx: AppContext, deps: HttpDeps): Promise<Htt
     }
     return sendWeb(deps.webDir, req, reply);
   });
+
+  // Every stored credential is known to the scrubbers from the start, not only once it was used here.
+  try {
+    for (const c of await ctx.db.select().from(connections).where(isNotNull(connections.secretsEnc))) {
+      for (const v of Object.values(connectionSecrets(ctx.box, c))) ctx.secrets.add(v);
+    }
+  } catch (err) {
+    ctx.logger.warn({ err }, "could not read the stored credentials (is ORDERHUB_SECRET_KEY the right key?)");
+  }
 
   const routes = routeTable(ctx, deps);
   for (const r of routes) {

@@ -24,21 +24,87 @@ import { emailSchema, passwordSchema } from "./system.ts";
 const LOCK_AFTER = 5;
 const LOCK_MINUTES = 15;
 const IP_LOGINS_PER_MINUTE = 20;
+const WINDOW_MS = 60_000;
+/** Addresses (or e-mails) remembered at most; the oldest are dropped first, never all at once. */
+const MAX_KEYS = 50_000;
+
+/**
+ * The address a limit applies to: IPv4 as is (also when mapped into IPv6), IPv6 by its /64, since
+ * one host usually holds a whole /64 and could otherwise take a fresh address for every attempt.
+ */
+export function limitKey(ip: string): string {
+  const v4 = /^(?:::ffff:)?(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (v4) return v4[1]!;
+  if (!ip.includes(":")) return ip;
+  const [head = "", tail] = ip.split("%")[0]!.split("::");
+  const left = head ? head.split(":") : [];
+  const right = tail ? tail.split(":") : [];
+  const groups =
+    tail === undefined
+      ? left
+      : [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toLowerCase().replace(/^0+(?=.)/, ""))
+    .join(":")}::/64`;
+}
 
 /** Per-process sliding window of login attempts per address. */
 class IpLimiter {
   private readonly hits = new Map<string, number[]>();
-  allow(ip: string, now: number): boolean {
-    const recent = (this.hits.get(ip) ?? []).filter((t) => t > now - 60_000);
+  /** Null when allowed, else how long until the next attempt would be. */
+  retryAfterMs(ip: string, now: number): number | null {
+    const key = limitKey(ip);
+    const recent = (this.hits.get(key) ?? []).filter((t) => t > now - WINDOW_MS);
     recent.push(now);
-    this.hits.set(ip, recent);
-    if (this.hits.size > 10_000) this.hits.clear();
-    return recent.length <= IP_LOGINS_PER_MINUTE;
+    this.hits.delete(key);
+    this.hits.set(key, recent);
+    if (this.hits.size > MAX_KEYS) {
+      for (const [k, v] of this.hits) {
+        if (this.hits.size <= MAX_KEYS * 0.9) break;
+        if (k !== key || (v.at(-1) ?? 0) <= now - WINDOW_MS) this.hits.delete(k);
+      }
+    }
+    if (recent.length <= IP_LOGINS_PER_MINUTE) return null;
+    return Math.max(1000, (recent[recent.length - IP_LOGINS_PER_MINUTE] ?? now) + WINDOW_MS - now);
   }
+}
+
+/**
+ * Failed sign-ins for e-mails that belong to nobody, kept like a real user's counter so a lockout
+ * answers the same for both: the answer never tells whether an e-mail has an account.
+ */
+class UnknownEmailLocks {
+  private readonly entries = new Map<string, { failed: number; lockedUntil: number | null }>();
+  lockedUntil(email: string, now: number): Date | null {
+    const e = this.entries.get(email);
+    return e?.lockedUntil && e.lockedUntil > now ? new Date(e.lockedUntil) : null;
+  }
+  fail(email: string, now: number): void {
+    const e = this.entries.get(email) ?? { failed: 0, lockedUntil: null };
+    e.failed += 1;
+    e.lockedUntil = e.failed >= LOCK_AFTER ? now + LOCK_MINUTES * 60_000 : null;
+    this.entries.delete(email);
+    this.entries.set(email, e);
+    if (this.entries.size > MAX_KEYS) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+  }
+}
+
+function lockedError(until: Date): AppError {
+  return new AppError(
+    423,
+    "locked",
+    `too many failed sign-ins: this user is locked until ${until.toISOString()}`,
+    { lockedUntil: until.toISOString() },
+  );
 }
 
 export function authRoutes(ctx: AppContext): RouteDef[] {
   const limiter = new IpLimiter();
+  const unknownEmails = new UnknownEmailLocks();
   const accountView = async (id: number) => {
     const a = await getAccount(ctx.db, id);
     return a ? { id: a.id, name: a.name, slug: a.slug, timezone: a.timezone } : null;
@@ -53,21 +119,22 @@ export function authRoutes(ctx: AppContext): RouteDef[] {
       body: z.object({ email: z.string().trim().min(1).max(200), password: z.string().min(1).max(200) }),
       async handler({ body, ip, req }, reply) {
         const now = ctx.clock.now();
-        if (!limiter.allow(ip, now.getTime())) {
+        const wait = limiter.retryAfterMs(ip, now.getTime());
+        if (wait !== null) {
+          const seconds = Math.ceil(wait / 1000);
+          reply.header("retry-after", String(seconds));
           throw new AppError(
             429,
             "rate_limited",
-            "too many sign-in attempts from this address; wait a minute",
+            `too many sign-in attempts from this address: try again in ${seconds} seconds`,
+            { retryAfterSeconds: seconds },
           );
         }
+        const email = body.email.toLowerCase();
         const user = await findUserByEmail(ctx.db, body.email);
-        if (user?.lockedUntil && user.lockedUntil > now) {
-          throw new AppError(
-            423,
-            "locked",
-            `too many failed sign-ins: this user is locked until ${user.lockedUntil.toISOString()}`,
-          );
-        }
+        if (user?.lockedUntil && user.lockedUntil > now) throw lockedError(user.lockedUntil);
+        const unknownLock = user ? null : unknownEmails.lockedUntil(email, now.getTime());
+        if (unknownLock) throw lockedError(unknownLock);
         const ok = await verifyPassword(body.password, user?.passwordHash ?? DUMMY_HASH);
         if (!user || !ok || user.disabledAt) {
           if (user) {
@@ -80,6 +147,8 @@ export function authRoutes(ctx: AppContext): RouteDef[] {
               })
               .where(eq(users.id, user.id));
             await audit(ctx.db, { accountId: user.accountId, userId: user.id, action: "login.failed", ip });
+          } else {
+            unknownEmails.fail(email, now.getTime());
           }
           throw new AppError(401, "invalid_credentials", "wrong e-mail or password");
         }

@@ -17,9 +17,13 @@ export function eventRoutes(ctx: AppContext): RouteDef[] {
         const res = reply.raw;
         res.writeHead(200, {
           "content-type": "text/event-stream; charset=utf-8",
-          "cache-control": "no-cache, no-transform",
+          "cache-control": "no-store, no-transform",
           connection: "keep-alive",
+          // The stream bypasses the reply hooks, so it sends the API's security headers itself.
           "x-content-type-options": "nosniff",
+          "x-frame-options": "DENY",
+          "referrer-policy": "no-referrer",
+          "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
         });
         res.write(": connected\n\n");
         const unsubscribe = ctx.events.subscribe(auth!.accountId!, (e) => {

@@ -1,3 +1,4 @@
+import type { FastifyReply } from "fastify";
 import { z } from "zod";
 import { safeEqual } from "../../auth/tokens.ts";
 import type { AppContext } from "../../context.ts";
@@ -6,18 +7,53 @@ import { findConnectionByWebhookToken } from "../../db/repos/connections.ts";
 import { requestSync } from "../../sync/engine.ts";
 import type { HttpDeps } from "../deps.ts";
 import { defineRoute, type RouteDef } from "../route.ts";
+import { limitKey } from "./auth.ts";
 
+/** Pings per connection per minute. */
 const PER_MINUTE = 30;
+/** Calls per address per minute whose token names no active connection. */
+const MISSES_PER_MINUTE = 30;
 /** Pings this close together fold into one sync request. */
 const FOLD_MS = 2_000;
+/** Keys remembered at most per window; the oldest go first. */
+const MAX_KEYS = 50_000;
+
+/** A sliding one-minute window per key, bounded in memory. */
+class MinuteWindow {
+  private readonly hits = new Map<string, number[]>();
+  constructor(private readonly limit: number) {}
+  /** Null when allowed, else milliseconds until the next call would be. */
+  take(key: string, now: number): number | null {
+    const recent = (this.hits.get(key) ?? []).filter((t) => t > now - 60_000);
+    recent.push(now);
+    this.hits.delete(key);
+    this.hits.set(key, recent);
+    if (this.hits.size > MAX_KEYS) {
+      const oldest = this.hits.keys().next().value;
+      if (oldest !== undefined) this.hits.delete(oldest);
+    }
+    if (recent.length <= this.limit) return null;
+    return Math.max(1000, (recent[recent.length - this.limit] ?? now) + 60_000 - now);
+  }
+}
+
+function rateLimited(reply: FastifyReply, waitMs: number): AppError {
+  const seconds = Math.ceil(waitMs / 1000);
+  reply.header("retry-after", String(seconds));
+  return new AppError(429, "rate_limited", `too many notifications: try again in ${seconds} seconds`, {
+    retryAfterSeconds: seconds,
+  });
+}
 
 /**
  * Push-notification ingress. Marketplaces like BrickLink sign nothing, so the unguessable token in
  * the URL is the credential; calls are rate-limited and folded together, and polling goes on regardless.
+ * An unknown token and a disconnected store's token get the same answer.
  */
 export function webhookRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
-  const hits = new Map<string, number[]>();
-  const lastRequest = new Map<string, number>();
+  const perConnection = new MinuteWindow(PER_MINUTE);
+  const misses = new MinuteWindow(MISSES_PER_MINUTE);
+  const lastRequest = new Map<number, number>();
   return [
     defineRoute({
       method: "POST",
@@ -27,13 +63,8 @@ export function webhookRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
       tags: ["webhooks"],
       status: 202,
       params: z.object({ marketplace: z.string().regex(/^[a-z]+$/), token: z.string().min(20).max(100) }),
-      async handler({ params }) {
+      async handler({ params, ip }, reply) {
         const now = ctx.clock.now().getTime();
-        const recent = (hits.get(params.token) ?? []).filter((t) => t > now - 60_000);
-        recent.push(now);
-        hits.set(params.token, recent);
-        if (recent.length > PER_MINUTE)
-          throw new AppError(429, "rate_limited", "too many notifications; slow down");
         const c = await findConnectionByWebhookToken(ctx.db, params.token);
         if (
           !c ||
@@ -41,11 +72,15 @@ export function webhookRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
           c.marketplace !== params.marketplace ||
           !safeEqual(c.webhookToken, params.token)
         ) {
+          const wait = misses.take(limitKey(ip), now);
+          if (wait !== null) throw rateLimited(reply, wait);
           throw notFound("webhook");
         }
-        const last = lastRequest.get(params.token) ?? 0;
+        const wait = perConnection.take(String(c.id), now);
+        if (wait !== null) throw rateLimited(reply, wait);
+        const last = lastRequest.get(c.id) ?? 0;
         if (now - last < FOLD_MS) return { accepted: true, folded: true };
-        lastRequest.set(params.token, now);
+        lastRequest.set(c.id, now);
         // The ping only says "look"; the sync asks the marketplace what changed.
         const res = await requestSync(ctx, deps.queue, {
           accountId: c.accountId,
