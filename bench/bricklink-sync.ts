@@ -3,10 +3,10 @@
  * with 0 and 50 changed orders (API calls against the minimum possible), and the latency from a
  * push notification to the order being readable through the API. Prints its figures.
  *
- *   npm run bench -- bench/bricklink-sync.ts [--orders 10000] [--lines 20] [--db pglite|postgres|both]
+ *   npm run bench -- bench/bricklink-sync.ts [--orders 10000] [--lines 20] [--pushes 20] [--db pglite|postgres|both] [--quick]
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -22,15 +22,18 @@ import { startBrickLinkSimulator } from "../src/marketplaces/bricklink/simulator
 import { startServer } from "../src/server.ts";
 import { requestSync, runSync } from "../src/sync/engine.ts";
 import { testSettings } from "../test/helpers/db.ts";
+import { below, exactly, options, writeSummary } from "./lib/report.ts";
 
-const args = process.argv.slice(2);
-const opt = (name: string, def: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : def;
-};
-const ORDERS = Number(opt("orders", "10000"));
-const LINES = Number(opt("lines", "20"));
-const WHICH = opt("db", "both");
+const opts = options({
+  orders: ["10000", "300"],
+  lines: ["20", "5"],
+  pushes: ["20", "5"],
+  db: ["both", "both"],
+});
+const ORDERS = Number(opts.orders);
+const LINES = Number(opts.lines);
+const PUSHES = Number(opts.pushes);
+const WHICH = opts.db;
 const PG_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
 const pct = (xs: number[], p: number) =>
@@ -110,7 +113,7 @@ async function bench(kind: "pglite" | "postgres") {
     });
     sim.control.state.callbackUrl = `${server.url}/webhooks/bricklink/${conn.webhookToken}`;
     const latencies: number[] = [];
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < PUSHES; i++) {
       const t = performance.now();
       const id = sim.control.createOrder({ lines: LINES });
       for (;;) {
@@ -161,8 +164,41 @@ async function bench(kind: "pglite" | "postgres") {
     console.log(
       `push notification → order readable via API: p50 ${summary.pushToApi.p50} ms, p95 ${summary.pushToApi.p95} ms, max ${summary.pushToApi.max} ms (goal p95 < 2 s)`,
     );
-    mkdirSync("bench/results", { recursive: true });
-    writeFileSync(`bench/results/bricklink-sync-${kind}.json`, JSON.stringify(summary, null, 2));
+    writeSummary(
+      `bricklink-sync-${kind}`,
+      summary,
+      {
+        bench: "bricklink-sync",
+        db: kind,
+        sizes: `${sales.length.toLocaleString("en")} sales orders × ~${LINES} lines, ${PUSHES} pushes`,
+      },
+      [
+        {
+          name: "full sync",
+          value: summary.fullSync.ms,
+          unit: "ms",
+          detail: `${full.calls.toLocaleString("en")} API calls`,
+        },
+        { name: "full sync rate", value: summary.fullSync.ordersPerSec, unit: "orders/s" },
+        {
+          name: "incremental, 0 changed: calls ÷ minimum",
+          value: summary.incremental0.ratio,
+          unit: "",
+          detail: `${inc0.calls} calls, minimum 1; ${summary.incremental0.ms} ms`,
+          goal: exactly(1),
+        },
+        {
+          name: "incremental, 50 changed: calls ÷ minimum",
+          value: summary.incremental50.ratio,
+          unit: "",
+          detail: `${inc50.calls} calls, minimum 101; ${summary.incremental50.ms} ms`,
+          goal: exactly(1),
+        },
+        { name: "push → API p50", value: summary.pushToApi.p50, unit: "ms" },
+        { name: "push → API p95", value: summary.pushToApi.p95, unit: "ms", goal: below(2000) },
+        { name: "push → API max", value: summary.pushToApi.max, unit: "ms" },
+      ],
+    );
   } finally {
     await server.stop();
     await sim.close();

@@ -3,14 +3,14 @@
  * with 0 and 50 changed orders (API calls against the minimum possible), and the latency from an
  * order/notify call-out to the order being readable through the API. Prints its figures.
  *
- *   npm run bench -- bench/brickowl-sync.ts [--orders 5000] [--lines 8] [--db pglite|postgres|both]
+ *   npm run bench -- bench/brickowl-sync.ts [--orders 5000] [--lines 8] [--notifies 20] [--db pglite|postgres|both] [--quick]
  *
  * BrickOwl allows 600 calls a minute, which Orderhub obeys by waiting. To measure Orderhub rather than
  * the waiting, the benchmark lifts that limit in its own process (the simulator too) and reports how
  * long the same calls take at 600 a minute next to the measured time.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -27,15 +27,18 @@ import { startBrickOwlSimulator } from "../src/marketplaces/brickowl/simulator/s
 import { startServer } from "../src/server.ts";
 import { requestSync, runSync } from "../src/sync/engine.ts";
 import { testSettings } from "../test/helpers/db.ts";
+import { below, exactly, near, options, writeSummary } from "./lib/report.ts";
 
-const args = process.argv.slice(2);
-const opt = (name: string, def: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : def;
-};
-const ORDERS = Number(opt("orders", "5000"));
-const LINES = Number(opt("lines", "8"));
-const WHICH = opt("db", "both");
+const opts = options({
+  orders: ["5000", "300"],
+  lines: ["8", "4"],
+  notifies: ["20", "5"],
+  db: ["both", "both"],
+});
+const ORDERS = Number(opts.orders);
+const LINES = Number(opts.lines);
+const NOTIFIES = Number(opts.notifies);
+const WHICH = opts.db;
 const PG_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const PER_MINUTE = 600;
 
@@ -127,7 +130,7 @@ async function bench(kind: "pglite" | "postgres") {
     });
     sim.control.state.notifyIp = "127.0.0.1";
     const latencies: number[] = [];
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < NOTIFIES; i++) {
       const t = performance.now();
       const id = sim.control.createOrder({ lines: LINES });
       for (;;) {
@@ -183,8 +186,49 @@ async function bench(kind: "pglite" | "postgres") {
     console.log(
       `order/notify → order readable via API: p50 ${summary.notifyToApi.p50} ms, p95 ${summary.notifyToApi.p95} ms, max ${summary.notifyToApi.max} ms (goal p95 < 2 s)`,
     );
-    mkdirSync("bench/results", { recursive: true });
-    writeFileSync(`bench/results/brickowl-sync-${kind}.json`, JSON.stringify(summary, null, 2));
+    const min50 = 1 + 2 * open.length;
+    writeSummary(
+      `brickowl-sync-${kind}`,
+      summary,
+      {
+        bench: "brickowl-sync",
+        db: kind,
+        sizes: `${ORDERS.toLocaleString("en")} orders × ~${LINES} lines, ${NOTIFIES} notifications`,
+      },
+      [
+        {
+          name: "full sync",
+          value: summary.fullSync.ms,
+          unit: "ms",
+          detail: `at 600 calls/min the calls alone take ${(summary.fullSync.msAt600PerMinute / 60_000).toFixed(1)} min`,
+        },
+        { name: "full sync rate", value: summary.fullSync.ordersPerSec, unit: "orders/s" },
+        {
+          name: "full sync: calls ÷ minimum",
+          value: summary.fullSync.ratio,
+          unit: "",
+          detail: `${full.calls.toLocaleString("en")} calls, minimum ${minFull.toLocaleString("en")}`,
+          goal: near(1, 0.01, "a full 5,000-order list adds one listing per status"),
+        },
+        {
+          name: "incremental, 0 changed: calls ÷ minimum",
+          value: summary.incremental0.ratio,
+          unit: "",
+          detail: `${inc0.calls} calls, minimum 1; ${summary.incremental0.ms} ms`,
+          goal: exactly(1),
+        },
+        {
+          name: `incremental, ${open.length} changed: calls ÷ minimum`,
+          value: summary.incremental50.ratio,
+          unit: "",
+          detail: `${inc50.calls} calls, minimum ${min50}; ${summary.incremental50.ms} ms`,
+          goal: exactly(1),
+        },
+        { name: "notify → API p50", value: summary.notifyToApi.p50, unit: "ms" },
+        { name: "notify → API p95", value: summary.notifyToApi.p95, unit: "ms", goal: below(2000) },
+        { name: "notify → API max", value: summary.notifyToApi.max, unit: "ms" },
+      ],
+    );
   } finally {
     await server.stop();
     await sim.close();

@@ -4,10 +4,10 @@
  * (resolve the order numbers, load orders and lines, render, answer) — and the process's peak
  * memory. Also times the loader alone. Prints its figures.
  *
- *   npm run bench -- bench/documents.ts [--lines 30] [--runs 3] [--db pglite|postgres|both]
+ *   npm run bench -- bench/documents.ts [--sizes 50,1000] [--lines 30] [--runs 3] [--db pglite|postgres|both] [--quick]
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
@@ -25,20 +25,22 @@ import { loadDocumentOrders } from "../src/documents/load.ts";
 import { buildHttpApp } from "../src/http/app.ts";
 import { JobQueue } from "../src/jobs/queue.ts";
 import { testSettings } from "../test/helpers/db.ts";
+import { below, type Figure, options, writeSummary } from "./lib/report.ts";
 
-const args = process.argv.slice(2);
-const opt = (name: string, def: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : def;
-};
-const LINES = Number(opt("lines", "30"));
-const RUNS = Number(opt("runs", "3"));
-const WHICH = opt("db", "both");
+const opts = options({
+  sizes: ["50,1000", "10,50"],
+  lines: ["30", "5"],
+  runs: ["3", "1"],
+  db: ["both", "both"],
+});
+const LINES = Number(opts.lines);
+const RUNS = Number(opts.runs);
+const WHICH = opts.db;
 const PG_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const KINDS = ["labels", "pick-sheet", "packing-slips", "csv-orders", "csv-lines"] as const;
 /** The issue's "four kinds": labels, pick sheet, packing slips and the orders CSV. */
 const FOUR = new Set<string>(["labels", "pick-sheet", "packing-slips", "csv-orders"]);
-const SIZES = [50, 1000];
+const SIZES = opts.sizes.split(",").map(Number);
 const NAMES = ["Łukasz Żółć", "Zoë Martin", "Søren Ærø", "Дмитрий Иванов", "Chen Wei", "Seán O'Brien"];
 const PARTS = [
   "Plate 1 x 2",
@@ -246,9 +248,52 @@ async function bench(db: "pglite" | "postgres") {
     console.log(
       `${db}: peak RSS while making documents ${top} MB (after storing the orders: ${stored} MB)\n`,
     );
-    mkdirSync("bench/results", { recursive: true });
     const summary = { db, lines: LINES, runs: RUNS, results, storedRssMb: stored, peakRssMb: top };
-    writeFileSync(`bench/results/documents-${db}.json`, JSON.stringify(summary, null, 2));
+    const figures: Figure[] = [];
+    for (const n of SIZES) {
+      const r = results[n] as {
+        loadMs: number;
+        kinds: Record<string, { ms: number; median: number; riseMb: number }>;
+        fourKindsMs: number;
+      };
+      for (const kind of KINDS) {
+        const k = r.kinds[kind]!;
+        figures.push({
+          name: `${n} orders: ${kind}`,
+          value: k.ms,
+          unit: "ms",
+          detail: `best of ${RUNS}, median ${k.median} ms`,
+          ...(n > 50 ? { goal: below(10_000, "each kind") } : {}),
+        });
+      }
+      if (n <= 50)
+        figures.push({
+          name: `${n} orders: labels + pick sheet + packing slips + orders CSV`,
+          value: r.fourKindsMs,
+          unit: "ms",
+          goal: below(1000, "together"),
+        });
+      figures.push({ name: `${n} orders: loading alone`, value: r.loadMs, unit: "ms" });
+    }
+    const rises = Object.values(results).flatMap((r) =>
+      Object.values((r as { kinds: Record<string, { riseMb: number }> }).kinds).map((k) => k.riseMb),
+    );
+    figures.push({
+      name: "peak RSS while making documents",
+      value: top,
+      unit: "MB",
+      detail: `+${Math.max(...rises)} MB for the largest kind; ${stored} MB after storing the orders`,
+    });
+    writeSummary(
+      `documents-${db}`,
+      summary,
+      {
+        bench: "documents",
+        db,
+        sizes: `${SIZES.map((n) => n.toLocaleString("en")).join(" and ")} orders × ${LINES} lines, best of ${RUNS}`,
+      },
+      figures,
+    );
     return summary;
   } finally {
     await app.close();

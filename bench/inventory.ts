@@ -3,12 +3,12 @@
  * Import time; 10,000 random adjustments → pushes sent, API calls per adjustment, time to drain;
  * reconcile time and calls. Prints its figures.
  *
- *   npm run bench -- bench/inventory.ts [--lots 50000] [--adjustments 10000] [--touched 1000]
+ *   npm run bench -- bench/inventory.ts [--lots 50000] [--adjustments 10000] [--touched 1000] [--quick]
  *
  * BrickOwl's 600 calls/minute are lifted inside this process (as in bench/brickowl-sync.ts) so the
  * figures measure Orderhub; the time the same calls take at BrickOwl's limit is printed beside them.
  */
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { eq } from "drizzle-orm";
 import { createAccount } from "../src/db/repos/accounts.ts";
 import { insertConnection } from "../src/db/repos/connections.ts";
@@ -23,15 +23,16 @@ import { lotFromBrickLink } from "../src/marketplaces/brickowl/simulator/store.t
 import { startServer } from "../src/server.ts";
 import { dispatchOutbox } from "../src/sync/outbox.ts";
 import { testSettings } from "../test/helpers/db.ts";
+import { exactly, options, writeSummary } from "./lib/report.ts";
 
-const args = process.argv.slice(2);
-const opt = (name: string, def: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : def;
-};
-const LOTS = Number(opt("lots", "50000"));
-const ADJUSTMENTS = Number(opt("adjustments", "10000"));
-const TOUCHED = Number(opt("touched", "1000"));
+const opts = options({
+  lots: ["50000", "2000"],
+  adjustments: ["10000", "500"],
+  touched: ["1000", "100"],
+});
+const LOTS = Number(opts.lots);
+const ADJUSTMENTS = Number(opts.adjustments);
+const TOUCHED = Number(opts.touched);
 (brickowlManifest.rateLimit as unknown as { limits: unknown[] }).limits = [];
 
 const bl = await startBrickLinkSimulator({ seed: 77, orders: 0, dailyLimit: 10_000_000 });
@@ -127,28 +128,67 @@ try {
   const rc = await reconcile(ctx, queue, { accountId: account.id, connectionId: blConn.id });
   await queue.stop();
   const reconcileMs = performance.now() - t;
+  const reconcileCalls = bl.control.calls() - c0;
   console.log(
     `reconcile: ${rc.checked.toLocaleString("en")} lots compared in ${Math.round(reconcileMs)} ms with ${bl.control.calls() - c0} BrickLink calls; ${rc.adopted.length} adopted, ${rc.explained} explained by pending pushes`,
   );
-  mkdirSync("bench/results", { recursive: true });
-  writeFileSync(
-    "bench/results/inventory.json",
-    JSON.stringify(
+  const minimum = wrong * 2;
+  writeSummary(
+    "inventory",
+    {
+      lots: LOTS,
+      importMs: Math.round(importBl),
+      linkMs: Math.round(linkBo),
+      adjustments: ADJUSTMENTS,
+      queued,
+      sent,
+      calls,
+      minimumCalls: minimum,
+      callsPerAdjustment: calls / ADJUSTMENTS,
+      drainMs: Math.round(drainMs),
+      reconcileMs: Math.round(reconcileMs),
+      reconcileCalls,
+    },
+    {
+      bench: "inventory",
+      db: "pglite",
+      sizes: `${LOTS.toLocaleString("en")} lots on PGlite, ${ADJUSTMENTS.toLocaleString("en")} adjustments to ${TOUCHED.toLocaleString("en")} lots`,
+    },
+    [
       {
-        lots: LOTS,
-        importMs: Math.round(importBl),
-        linkMs: Math.round(linkBo),
-        adjustments: ADJUSTMENTS,
-        queued,
-        sent,
-        calls,
-        callsPerAdjustment: calls / ADJUSTMENTS,
-        drainMs: Math.round(drainMs),
-        reconcileMs: Math.round(reconcileMs),
+        name: "import BrickLink lots",
+        value: Math.round(importBl),
+        unit: "ms",
+        detail: `${a.created.toLocaleString("en")} lots, ${Math.round(a.created / (importBl / 1000))} lots/s`,
       },
-      null,
-      2,
-    ),
+      {
+        name: "link BrickOwl lots",
+        value: Math.round(linkBo),
+        unit: "ms",
+        detail: `${b.linked.toLocaleString("en")} linked, ${b.unlinked.length} unlinked`,
+      },
+      {
+        name: "adjustments",
+        value: Math.round(adjustMs),
+        unit: "ms",
+        detail: `${Math.round(ADJUSTMENTS / (adjustMs / 1000))} adjustments/s`,
+      },
+      {
+        name: "adjustments → API calls ÷ minimum",
+        value: minimum ? Number((calls / minimum).toFixed(2)) : calls === 0 ? 1 : Number.POSITIVE_INFINITY,
+        unit: "",
+        detail: `${calls.toLocaleString("en")} calls, minimum ${minimum.toLocaleString("en")} (2 per lot with a net change); ${queued} pushes after coalescing`,
+        goal: exactly(1),
+      },
+      { name: "drain the pushes", value: Math.round(drainMs), unit: "ms" },
+      {
+        name: "reconcile",
+        value: Math.round(reconcileMs),
+        unit: "ms",
+        detail: `${rc.checked.toLocaleString("en")} lots compared`,
+      },
+      { name: "reconcile: BrickLink calls", value: reconcileCalls, unit: "calls", goal: exactly(2) },
+    ],
   );
 } finally {
   await server.stop();

@@ -2,10 +2,10 @@
  * Orders table benchmark: ingest through the sync's upsert path vs a raw multi-row INSERT of the
  * same rows, then p50/p95 of 20 typical table queries. Not a test: it prints its figures.
  *
- *   npm run bench -- bench/orders-query.ts [--orders 100000] [--lines 10] [--db pglite|postgres|both]
+ *   npm run bench -- bench/orders-query.ts [--orders 100000] [--lines 10] [--db pglite|postgres|both] [--quick]
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -25,15 +25,12 @@ import {
   upsertOrders,
 } from "../src/db/repos/orders.ts";
 import { orderLines, orders } from "../src/db/schema.ts";
+import { atLeast, below, options, writeSummary } from "./lib/report.ts";
 
-const args = process.argv.slice(2);
-const opt = (name: string, def: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : def;
-};
-const ORDERS = Number(opt("orders", "100000"));
-const LINES = Number(opt("lines", "10"));
-const WHICH = opt("db", "both");
+const opts = options({ orders: ["100000", "2000"], lines: ["10", "10"], db: ["both", "both"] });
+const ORDERS = Number(opts.orders);
+const LINES = Number(opts.lines);
+const WHICH = opts.db;
 const BATCH = 500;
 const PG_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
@@ -315,8 +312,43 @@ async function bench(kind: "pglite" | "postgres") {
       `overall: p50 ${summary.overall.p50} ms, p95 ${summary.overall.p95} ms (goal p95 < 50 ms on PGlite)`,
     );
     console.log(`order detail: p50 ${summary.orderDetail.p50} ms, p95 ${summary.orderDetail.p95} ms`);
-    mkdirSync("bench/results", { recursive: true });
-    writeFileSync(`bench/results/orders-query-${kind}.json`, JSON.stringify(summary, null, 2));
+    writeSummary(
+      `orders-query-${kind}`,
+      summary,
+      { bench: "orders-query", db: kind, sizes: `${ORDERS.toLocaleString("en")} orders × ${LINES} lines` },
+      [
+        { name: "ingest: raw INSERT", value: summary.ingest.rawOrdersPerSec, unit: "orders/s" },
+        { name: "ingest: upsert path", value: summary.ingest.upsertOrdersPerSec, unit: "orders/s" },
+        {
+          name: "ingest ratio (upsert ÷ raw)",
+          value: summary.ingest.ratio,
+          unit: "",
+          goal: atLeast(0.33),
+        },
+        { name: "maintenance after ingest", value: summary.ingest.maintainMs, unit: "ms" },
+        { name: "20 table queries: p50", value: summary.overall.p50, unit: "ms" },
+        {
+          name: "20 table queries: p95",
+          value: summary.overall.p95,
+          unit: "ms",
+          // The goal is PGlite's (the embedded database a single seller runs); PostgreSQL is shown beside it.
+          ...(kind === "pglite" ? { goal: below(50) } : {}),
+        },
+        {
+          name: "20 table queries: max",
+          value: Math.max(...summary.queries.map((q) => q.max)),
+          unit: "ms",
+        },
+        {
+          name: "slowest query's p95",
+          value: Math.max(...summary.queries.map((q) => q.p95)),
+          unit: "ms",
+          detail: [...summary.queries].sort((x, y) => y.p95 - x.p95)[0]!.name,
+        },
+        { name: "order detail: p50", value: summary.orderDetail.p50, unit: "ms" },
+        { name: "order detail: p95", value: summary.orderDetail.p95, unit: "ms" },
+      ],
+    );
   } finally {
     await cleanup();
   }

@@ -3,10 +3,10 @@
  * time from navigation to the first rows being interactive, and from a filter change to the new
  * rows. Prints its figures.
  *
- *   npm run bench -- bench/ui.ts [--orders 100000] [--runs 7]
+ *   npm run bench -- bench/ui.ts [--orders 100000] [--runs 7] [--quick]
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { chromium } from "playwright-core";
 import { hashPassword } from "../src/auth/passwords.ts";
 import { orderInputSchema, type UnifiedOrder } from "../src/core/order.ts";
@@ -19,14 +19,11 @@ import { insertUser } from "../src/db/repos/users.ts";
 import { orderLines, orders } from "../src/db/schema.ts";
 import { startServer } from "../src/server.ts";
 import { testSettings } from "../test/helpers/db.ts";
+import { below, options, writeSummary } from "./lib/report.ts";
 
-const args = process.argv.slice(2);
-const opt = (name: string, def: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : def;
-};
-const ORDERS = Number(opt("orders", "100000"));
-const RUNS = Number(opt("runs", "7"));
+const opts = options({ orders: ["100000", "2000"], runs: ["7", "2"] });
+const ORDERS = Number(opts.orders);
+const RUNS = Number(opts.runs);
 const BATCH = 1000;
 const STATUSES = ["pending", "processing", "shipped", "completed", "on_hold", "cancelled"] as const;
 const NAMES = [
@@ -201,22 +198,42 @@ try {
       `filter change (${c.name}) → new rows: p50 ${Math.round(pct(c.ms, 50))} ms, p95 ${Math.round(pct(c.ms, 95))} ms (goal < 300 ms; includes the search box's 250 ms pause where typing)`,
     );
   }
-  mkdirSync("bench/results", { recursive: true });
-  writeFileSync(
-    "bench/results/ui.json",
-    JSON.stringify(
+  const summary = {
+    orders: ORDERS,
+    firstRows: { p50: Math.round(pct(firstRows, 50)), p95: Math.round(pct(firstRows, 95)) },
+    filterChanges: changes.map((c) => ({
+      name: c.name,
+      p50: Math.round(pct(c.ms, 50)),
+      p95: Math.round(pct(c.ms, 95)),
+    })),
+  };
+  writeSummary(
+    "ui",
+    summary,
+    {
+      bench: "ui",
+      db: "pglite",
+      sizes: `${ORDERS.toLocaleString("en")} orders on PGlite, ${RUNS} runs per figure`,
+    },
+    [
+      { name: "navigation → first rows interactive: p50", value: summary.firstRows.p50, unit: "ms" },
       {
-        orders: ORDERS,
-        firstRows: { p50: Math.round(pct(firstRows, 50)), p95: Math.round(pct(firstRows, 95)) },
-        filterChanges: changes.map((c) => ({
-          name: c.name,
-          p50: Math.round(pct(c.ms, 50)),
-          p95: Math.round(pct(c.ms, 95)),
-        })),
+        name: "navigation → first rows interactive: p95",
+        value: summary.firstRows.p95,
+        unit: "ms",
+        goal: below(1000),
       },
-      null,
-      2,
-    ),
+      ...summary.filterChanges.flatMap((c) => [
+        { name: `${c.name} → new rows: p50`, value: c.p50, unit: "ms" },
+        {
+          name: `${c.name} → new rows: p95`,
+          value: c.p95,
+          unit: "ms",
+          ...(c.name.startsWith("search") ? { detail: "includes the search box's 250 ms typing pause" } : {}),
+          goal: below(300),
+        },
+      ]),
+    ],
   );
 } finally {
   await browser.close();
