@@ -16,6 +16,11 @@ export interface StockPushPayload {
   /** The quantity the marketplace showed before this push (for read-back after an ambiguous failure). */
   expectFrom?: number | null;
   ambiguous?: boolean;
+  /**
+   * Set once the change is known to have landed: the quantity the marketplace then showed (null:
+   * unknown, add the delta). Applied to the listing in the same transaction that marks the push sent.
+   */
+  landed?: { quantity: number | null };
 }
 
 export interface LedgerEntry {

@@ -1,8 +1,11 @@
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { MarketplaceError } from "../core/errors.ts";
 import { inventoryLots, listings } from "../db/schema.ts";
 import type { OutboxHandler } from "../sync/outbox.ts";
 import type { StockPushPayload } from "./ledger.ts";
+
+/** Read-backs that cannot tell whether a lost update landed, before a person is asked. */
+const UNEXPLAINED_LOOKS = 5;
 
 /**
  * Sends a (coalesced) quantity change to one marketplace lot. BrickLink and BrickOwl take signed
@@ -27,16 +30,16 @@ export function stockPushHandler(db: import("../db/connection.ts").DbOrTx): Outb
       // Cut off before it was ever sent (no expected quantity saved yet): nothing can have landed.
       if (payload.ambiguous && payload.expectFrom !== undefined) {
         const now = await adapter.fetchLotQuantity!(actx, payload.externalId);
-        const from = payload.expectFrom ?? null;
+        // What we know the lot holds, its own sales since the update included (they are synced in).
+        const from = listing.quantitySeen;
         if (from !== null && now === from + payload.delta) {
-          await db
-            .update(listings)
-            .set({ quantitySeen: now, syncedAt: actx.clock.now() })
-            .where(eq(listings.id, listing.id));
+          await p.saveProgress({ ...payload, landed: { quantity: now } });
           return; // it had landed
         }
         if (from === null || now !== from) {
-          throw new MarketplaceError("contract_changed", {
+          // Either a sale there is not synced in yet (then a later look explains it), or the lot was
+          // changed by hand: retried a few times, then left to a person.
+          throw new MarketplaceError(row.attempts < UNEXPLAINED_LOOKS ? "transient" : "contract_changed", {
             marketplace: adapter.manifest.id,
             operation: "pushStockDelta",
             message: `lot ${payload.externalId} shows ${now} after an update whose answer was lost (expected ${from ?? "?"} or ${from === null ? "?" : from + payload.delta}): reconcile it before sending more`,
@@ -55,12 +58,21 @@ export function stockPushHandler(db: import("../db/connection.ts").DbOrTx): Outb
         delta: payload.delta,
         description: lot?.description ?? null,
       });
-      const seen =
-        res.quantity ?? (listing.quantitySeen === null ? null : listing.quantitySeen + payload.delta);
-      await db
+      await p.saveProgress({ ...payload, landed: { quantity: res.quantity } });
+    },
+    // What the listing holds moves only together with the push being marked sent: a process that
+    // dies in between leaves both as they were, and the read-back on the next attempt sees it landed.
+    async onSent(tx, row, at) {
+      const payload = row.payload as StockPushPayload;
+      if (!payload.landed) return;
+      const q = payload.landed.quantity;
+      await tx
         .update(listings)
-        .set({ quantitySeen: seen, syncedAt: actx.clock.now() })
-        .where(eq(listings.id, listing.id));
+        .set({
+          quantitySeen: q ?? sql`${listings.quantitySeen} + ${payload.delta}`,
+          syncedAt: at,
+        })
+        .where(eq(listings.id, payload.listingId));
     },
   };
 }

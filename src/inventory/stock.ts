@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, isNull, sql } from "drizzle-orm";
 import type { Tx } from "../db/connection.ts";
 import { inventoryLots, listings, orderLines, orders } from "../db/schema.ts";
 import { queueStockPush, writeLedger } from "./ledger.ts";
@@ -134,6 +134,19 @@ export async function applyOrdersToStock(
       .update(orderLines)
       .set({ reservedQty: resTarget, shippedQty: shipTarget })
       .where(eq(orderLines.id, line.id));
+    if (quantityDelta !== 0 && dSold > 0) {
+      // The marketplace the sale happened on took it off its own lot: what we know it holds follows.
+      await tx
+        .update(listings)
+        .set({ quantitySeen: sql`${listings.quantitySeen} + ${quantityDelta}` })
+        .where(
+          and(
+            eq(listings.lotId, lotId),
+            eq(listings.connectionId, ctx.connectionId),
+            isNotNull(listings.quantitySeen),
+          ),
+        );
+    }
     if (quantityDelta !== 0) {
       // A sale: the marketplace it happened on took it off itself; the others follow. A restock: everyone.
       await queueStockPush(tx, {
