@@ -95,7 +95,10 @@ export class BrickLinkClient {
   private readonly sign: (method: string, url: string) => string;
 
   constructor(
-    private readonly ctx: Pick<AdapterContext, "baseUrl" | "http" | "budget" | "clock" | "signal">,
+    private readonly ctx: Pick<
+      AdapterContext,
+      "baseUrl" | "http" | "budget" | "clock" | "signal" | "timeoutMs"
+    >,
     creds: BrickLinkCredentials,
   ) {
     for (const [k, v] of Object.entries(creds)) {

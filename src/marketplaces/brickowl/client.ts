@@ -47,7 +47,10 @@ type Params = Record<string, string | number | undefined>;
  */
 export class BrickOwlClient {
   constructor(
-    private readonly ctx: Pick<AdapterContext, "baseUrl" | "http" | "budget" | "clock" | "signal">,
+    private readonly ctx: Pick<
+      AdapterContext,
+      "baseUrl" | "http" | "budget" | "clock" | "signal" | "timeoutMs"
+    >,
     private readonly key: string,
   ) {
     if (!key) throw fail("auth", "config", "the BrickOwl API key is missing: reconnect the store");
