@@ -31,6 +31,8 @@ export interface FileLot {
   price: number | null;
   location: string | null;
   description: string | null;
+  /** Where in the file the lot was read ("ITEM 3", "line 7"), for errors found later. */
+  where?: string;
 }
 
 /** The lots as BrickLink's mass-upload XML (ITEMTYPE, ITEMID, COLOR, QTY, PRICE, CONDITION, REMARKS, DESCRIPTION). */
@@ -104,93 +106,138 @@ function fail(where: string, message: string): never {
   throw badRequest(`${where}: ${message}`, { where });
 }
 
-function quantityOf(v: unknown, where: string): number {
+/** The largest quantity a lot can hold (the database keeps quantities as 32-bit integers). */
+export const MAX_LOT_QUANTITY = 2_147_483_647;
+
+function quantityOf(v: unknown, where: string, field: string): number {
   const s = String(v ?? "").trim();
-  if (!/^\d+$/.test(s)) fail(where, `QTY must be a whole number (0 or more), not "${s}"`);
-  return Number(s);
+  if (!/^\d+$/.test(s)) fail(where, `${field} must be a whole number (0 or more), not "${s.slice(0, 50)}"`);
+  const n = Number(s);
+  if (n > MAX_LOT_QUANTITY)
+    fail(where, `${field} must be at most ${MAX_LOT_QUANTITY}, not ${s.slice(0, 50)}`);
+  return n;
 }
 
-function priceOf(v: unknown, where: string): number | null {
+function priceOf(v: unknown, where: string, field: string): number | null {
   const s = String(v ?? "").trim();
   if (s === "") return null;
+  let price: number;
   try {
-    return parseDecimal(s);
+    price = parseDecimal(s);
   } catch {
-    fail(where, `PRICE must be a decimal such as 0.125, not "${s}"`);
+    fail(where, `${field} must be a decimal such as 0.125, not "${s.slice(0, 50)}"`);
   }
+  if (price < 0) fail(where, `${field} must not be negative, not "${s.slice(0, 50)}"`);
+  return price;
+}
+
+/** Text the database can keep: no NUL characters (PostgreSQL refuses them). */
+function textOf(v: string, where: string, field: string): string {
+  if (v.includes("\u0000")) fail(where, `${field} contains a NUL character`);
+  return v;
+}
+
+/** One element's text: a repeated element or one with elements inside is refused, not joined. */
+function elementText(raw: Record<string, unknown>, key: string, where: string): string | undefined {
+  const v = raw[key];
+  if (v === undefined || v === null) return undefined;
+  if (Array.isArray(v)) fail(where, `${key} is given ${v.length} times`);
+  if (typeof v === "object") fail(where, `${key} must be plain text, not elements`);
+  return textOf(String(v), where, key);
 }
 
 /** Reads BrickLink mass-upload XML; any bad item fails the whole file with the item named. */
 export function parseXml(text: string): FileLot[] {
   let doc: unknown;
   try {
-    doc = new XMLParser({ parseTagValue: false, trimValues: true, processEntities: true }).parse(text, true);
-  } catch (err) {
-    throw badRequest(
-      `the file is not well-formed XML: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`,
+    doc = new XMLParser({ parseTagValue: false, trimValues: true, processEntities: true }).parse(
+      text.replace(/^\uFEFF/, ""),
+      true,
     );
+  } catch (err) {
+    const first = (err instanceof Error ? err.message : String(err)).split("\n")[0]!;
+    // The parser ends its message with ":line:column".
+    const at = /:(\d+):(\d+|undefined)$/.exec(first);
+    const where = at ? ` at line ${at[1]}${at[2] !== "undefined" ? `, column ${at[2]}` : ""}` : "";
+    throw badRequest(`the file is not well-formed XML${where}: ${at ? first.slice(0, at.index) : first}`);
   }
   const inv = (doc as { INVENTORY?: { ITEM?: unknown } }).INVENTORY;
   if (!inv || typeof inv !== "object")
     throw badRequest("the file has no <INVENTORY> element: is it BrickLink's mass-upload XML?");
   const items = Array.isArray(inv.ITEM) ? inv.ITEM : inv.ITEM ? [inv.ITEM] : [];
   if (items.length === 0) throw badRequest("the file lists no <ITEM>");
-  return items.map((raw: Record<string, unknown>, i: number) => {
+  return items.map((item: unknown, i: number) => {
     const where = `ITEM ${i + 1}`;
-    const type = String(raw.ITEMTYPE ?? "P")
-      .trim()
-      .toUpperCase();
+    if (!item || typeof item !== "object") fail(where, "has no elements (ITEMID, QTY, …)");
+    const raw = item as Record<string, unknown>;
+    const type = (elementText(raw, "ITEMTYPE", where) ?? "P").trim().toUpperCase();
     if (!LETTER_TYPE[type])
-      fail(where, `ITEMTYPE must be one of ${Object.keys(LETTER_TYPE).join(", ")}, not "${type}"`);
-    const itemNo = String(raw.ITEMID ?? "").trim();
+      fail(
+        where,
+        `ITEMTYPE must be one of ${Object.keys(LETTER_TYPE).join(", ")}, not "${type.slice(0, 50)}"`,
+      );
+    const itemNo = (elementText(raw, "ITEMID", where) ?? "").trim();
     if (!itemNo) fail(where, "ITEMID is missing");
-    const cond = String(raw.CONDITION ?? "N")
-      .trim()
-      .toUpperCase();
-    if (cond !== "N" && cond !== "U") fail(where, `CONDITION must be N or U, not "${cond}"`);
-    const color = String(raw.COLOR ?? "").trim();
-    if (color && !/^\d+$/.test(color)) fail(where, `COLOR must be a BrickLink colour id, not "${color}"`);
+    const cond = (elementText(raw, "CONDITION", where) ?? "N").trim().toUpperCase();
+    if (cond !== "N" && cond !== "U") fail(where, `CONDITION must be N or U, not "${cond.slice(0, 50)}"`);
+    const color = (elementText(raw, "COLOR", where) ?? "").trim();
+    if (color && !/^\d{1,9}$/.test(color))
+      fail(where, `COLOR must be a BrickLink colour id, not "${color.slice(0, 50)}"`);
     return {
       itemType: LETTER_TYPE[type]!,
       itemNo,
       colorId: color || null,
       colorName: null,
       condition: cond === "U" ? "used" : "new",
-      quantity: quantityOf(raw.QTY, where),
-      price: priceOf(raw.PRICE, where),
-      location: String(raw.REMARKS ?? "").trim() || null,
-      description: String(raw.DESCRIPTION ?? "").trim() || null,
+      quantity: quantityOf(elementText(raw, "QTY", where), where, "QTY"),
+      price: priceOf(elementText(raw, "PRICE", where), where, "PRICE"),
+      location: (elementText(raw, "REMARKS", where) ?? "").trim() || null,
+      description: (elementText(raw, "DESCRIPTION", where) ?? "").trim() || null,
+      where,
     } satisfies FileLot;
   });
 }
 
 /** Reads the CSV this module writes (item_no, color_id, color, condition, quantity, price, location, …). */
 export function parseLotCsv(text: string): FileLot[] {
-  let rows: Record<string, string>[];
+  let rows: { record: Record<string, string>; info: { lines: number } }[];
   try {
-    rows = parseCsv(text, { columns: true, bom: true, skip_empty_lines: true, trim: true });
+    rows = parseCsv(text, { columns: true, bom: true, skip_empty_lines: true, trim: true, info: true });
   } catch (err) {
     throw badRequest(`the CSV cannot be read: ${err instanceof Error ? err.message : String(err)}`);
   }
   if (rows.length === 0) throw badRequest("the CSV has no rows");
   for (const col of ["item_no", "quantity"])
-    if (!(col in rows[0]!))
-      throw badRequest(`the CSV has no "${col}" column (columns: ${Object.keys(rows[0]!).join(", ")})`);
-  return rows.map((r, i) => {
-    const where = `row ${i + 2}`;
+    if (!(col in rows[0]!.record))
+      throw badRequest(
+        `the CSV has no "${col}" column (columns: ${Object.keys(rows[0]!.record).join(", ").slice(0, 500)})`,
+      );
+  return rows.map(({ record: r, info }) => {
+    const where = `line ${info.lines}`;
+    for (const [k, v] of Object.entries(r)) if (typeof v === "string") textOf(v, where, k);
     if (!r.item_no) fail(where, "item_no is missing");
     const cond = (r.condition || "new").toLowerCase();
-    if (cond !== "new" && cond !== "used") fail(where, `condition must be new or used, not "${r.condition}"`);
+    if (cond !== "new" && cond !== "used")
+      fail(where, `condition must be new or used, not "${String(r.condition).slice(0, 50)}"`);
+    const itemType = (r.item_type || "part").toLowerCase();
+    if (!TYPE_LETTER[itemType])
+      fail(
+        where,
+        `item_type must be one of ${Object.keys(TYPE_LETTER).join(", ")}, not "${itemType.slice(0, 50)}"`,
+      );
+    if (r.color_id && !/^\d{1,9}$/.test(r.color_id))
+      fail(where, `color_id must be a BrickLink colour id, not "${r.color_id.slice(0, 50)}"`);
     return {
-      itemType: r.item_type || "part",
+      itemType,
       itemNo: r.item_no!,
       colorId: r.color_id || null,
       colorName: r.color || null,
       condition: cond,
-      quantity: quantityOf(r.quantity, where),
-      price: priceOf(r.price, where),
+      quantity: quantityOf(r.quantity, where, "quantity"),
+      price: priceOf(r.price, where, "price"),
       location: r.location || null,
       description: r.description || null,
+      where,
     } satisfies FileLot;
   });
 }
@@ -212,6 +259,7 @@ export async function importFile(
     const existing = await tx
       .select({
         id: inventoryLots.id,
+        quantity: inventoryLots.quantity,
         itemNo: inventoryLots.itemNo,
         colorId: inventoryLots.colorId,
         condition: inventoryLots.condition,
@@ -220,8 +268,15 @@ export async function importFile(
       .from(inventoryLots)
       .where(eq(inventoryLots.accountId, input.accountId));
     const byKey = new Map(existing.map((l) => [key(l.itemNo, l.colorId, l.condition, l.location), l.id]));
-    for (const f of input.lots) {
+    const totals = new Map(
+      existing.map((l) => [key(l.itemNo, l.colorId, l.condition, l.location), l.quantity]),
+    );
+    for (const [i, f] of input.lots.entries()) {
       const k = key(f.itemNo, f.colorId, f.condition, f.location);
+      const total = (totals.get(k) ?? 0) + f.quantity;
+      if (total > MAX_LOT_QUANTITY)
+        fail(f.where ?? `lot ${i + 1}`, `the quantity brings the lot to more than ${MAX_LOT_QUANTITY}`);
+      totals.set(k, total);
       const same = byKey.has(k) ? { id: byKey.get(k)! } : undefined;
       let lotId = same?.id;
       if (!lotId) {
