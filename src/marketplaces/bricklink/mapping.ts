@@ -1,6 +1,13 @@
 import { MarketplaceError } from "../../core/errors.ts";
 import { parseDecimal } from "../../core/money.ts";
-import type { Address, ItemType, OrderInput, OrderLineInput, OrderSummary } from "../../core/order.ts";
+import {
+  type Address,
+  type ItemType,
+  type OrderInput,
+  type OrderLineInput,
+  type OrderSummary,
+  orderInputSchema,
+} from "../../core/order.ts";
 import { type PaymentStatus, statusMapper } from "../../core/status.ts";
 import type { MarketplaceLot } from "../types.ts";
 import type {
@@ -87,31 +94,35 @@ const ITEM_TYPES: Record<string, ItemType> = {
   UNSORTED_LOT: "unsorted_lot",
 };
 
+function contract(field: string, message: string) {
+  return new MarketplaceError("contract_changed", {
+    marketplace: "bricklink",
+    operation: "mapping",
+    message: `${field} ${message}`,
+    field,
+  });
+}
+
 function amount(value: string | undefined, field: string): number {
   if (value === undefined || value === "") return 0;
   try {
     return parseDecimal(value);
   } catch {
-    throw new MarketplaceError("contract_changed", {
-      marketplace: "bricklink",
-      operation: "mapping",
-      message: `${field} is not a money amount: ${JSON.stringify(value)}`,
-      field,
-    });
+    throw contract(field, `is not a money amount: ${JSON.stringify(value)}`);
   }
+}
+
+/** A sum of amounts that must stay an exact integer. */
+function sum(field: string, ...parts: number[]): number {
+  const total = parts.reduce((a, b) => a + b, 0);
+  if (!Number.isSafeInteger(total)) throw contract(field, "is too large to be a money amount");
+  return total;
 }
 
 function date(value: string | undefined, field: string): Date | null {
   if (!value) return null;
   const d = new Date(value);
-  if (Number.isNaN(d.getTime())) {
-    throw new MarketplaceError("contract_changed", {
-      marketplace: "bricklink",
-      operation: "mapping",
-      message: `${field} is not a timestamp: ${JSON.stringify(value)}`,
-      field,
-    });
-  }
+  if (Number.isNaN(d.getTime())) throw contract(field, `is not a timestamp: ${JSON.stringify(value)}`);
   return d;
 }
 
@@ -154,6 +165,11 @@ export function mapItems(batches: BrickLinkOrderItem[][]): OrderLineInput[] {
   batches.forEach((batch, b) => {
     batch.forEach((it, i) => {
       const unit = amount(it.unit_price_final ?? it.unit_price, "items.unit_price_final");
+      if (!Number.isSafeInteger(it.quantity) || it.quantity < 0)
+        throw contract("items.quantity", `is not a quantity: ${JSON.stringify(it.quantity)}`);
+      const lineTotal = unit * it.quantity;
+      if (!Number.isSafeInteger(lineTotal))
+        throw contract("items.quantity", "times items.unit_price_final is too large to be a money amount");
       const lot = it.inventory_id !== undefined ? String(it.inventory_id) : null;
       lines.push({
         // A lot can appear in several batches; batch + position keeps each line apart.
@@ -168,7 +184,7 @@ export function mapItems(batches: BrickLinkOrderItem[][]): OrderLineInput[] {
         completeness: it.completeness ?? null,
         quantity: it.quantity,
         unitPrice: unit,
-        lineTotal: unit * it.quantity,
+        lineTotal,
         marketplaceLotId: lot,
         location: decodeEntities(it.remarks),
         batch: b + 1,
@@ -189,9 +205,14 @@ export function mapItems(batches: BrickLinkOrderItem[][]): OrderLineInput[] {
 /** A full BrickLink order (detail + items) in the unified model. Pure and total. */
 export function mapOrder(o: BrickLinkOrder, items: BrickLinkOrderItem[][]): OrderInput {
   const c = o.cost;
+  const currency = (c.currency_code ?? "").trim().toUpperCase();
+  if (!/^[A-Z]{3}$/.test(currency))
+    throw contract("cost.currency_code", `is not a currency: ${JSON.stringify(c.currency_code)}`);
+  const orderedAt = date(o.date_ordered, "date_ordered");
+  if (!orderedAt) throw contract("date_ordered", "is missing: the order has no time");
   const status = mapBrickLinkStatus(o.status);
   const rawPayment = o.payment?.status ?? null;
-  return {
+  return checked({
     marketplace: "bricklink",
     externalId: String(o.order_id),
     number: `BL-${o.order_id}`,
@@ -204,18 +225,24 @@ export function mapOrder(o: BrickLinkOrder, items: BrickLinkOrderItem[][]): Orde
     buyerUsername: decodeEntities(o.buyer_name),
     buyerEmail: o.buyer_email ?? null,
     shippingAddress: mapAddress(o),
-    orderedAt: date(o.date_ordered, "date_ordered")!,
+    orderedAt,
     updatedAt: date(o.date_status_changed, "date_status_changed"),
     statusChangedAt: date(o.date_status_changed, "date_status_changed"),
     totals: {
-      currency: c.currency_code,
+      currency,
       subtotal: amount(c.subtotal, "cost.subtotal"),
-      shipping: amount(c.shipping, "cost.shipping") + amount(c.insurance, "cost.insurance"),
-      tax:
-        amount(c.vat_amount, "cost.vat_amount") +
+      shipping: sum(
+        "cost.shipping",
+        amount(c.shipping, "cost.shipping"),
+        amount(c.insurance, "cost.insurance"),
+      ),
+      tax: sum(
+        "cost.vat_amount",
+        amount(c.vat_amount, "cost.vat_amount"),
         amount(c.salesTax_collected_by_BL, "cost.salesTax_collected_by_BL"),
-      fees: amount(c.etc1, "cost.etc1") + amount(c.etc2, "cost.etc2"),
-      credits: amount(c.credit, "cost.credit") + amount(c.coupon, "cost.coupon"),
+      ),
+      fees: sum("cost.etc1", amount(c.etc1, "cost.etc1"), amount(c.etc2, "cost.etc2")),
+      credits: sum("cost.credit", amount(c.credit, "cost.credit"), amount(c.coupon, "cost.coupon")),
       grandTotal: amount(c.grand_total, "cost.grand_total"),
     },
     shippingMethod: decodeEntities(o.shipping?.method),
@@ -236,7 +263,16 @@ export function mapOrder(o: BrickLinkOrder, items: BrickLinkOrderItem[][]): Orde
       driveThruSent: o.drive_thru_sent ?? null,
     },
     raw: { order: o, items },
-  };
+  });
+}
+
+/** The last guard: an order that does not fit the unified model is a contract change, named by field. */
+function checked(order: OrderInput): OrderInput {
+  const r = orderInputSchema.safeParse(order);
+  if (r.success) return order;
+  const issue = r.error.issues[0]!;
+  const field = issue.path.join(".") || "order";
+  throw contract(field, `does not fit the unified order: ${issue.message}`);
 }
 
 /** A BrickLink store lot in unified terms (remarks are the bin location, as on order lines). */

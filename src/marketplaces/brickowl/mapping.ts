@@ -1,6 +1,13 @@
 import { MarketplaceError } from "../../core/errors.ts";
 import { parseDecimal } from "../../core/money.ts";
-import type { Address, ItemType, OrderInput, OrderLineInput, OrderSummary } from "../../core/order.ts";
+import {
+  type Address,
+  type ItemType,
+  type OrderInput,
+  type OrderLineInput,
+  type OrderSummary,
+  orderInputSchema,
+} from "../../core/order.ts";
 import { type PaymentStatus, statusMapper } from "../../core/status.ts";
 import type { MarketplaceLot } from "../types.ts";
 import type {
@@ -80,7 +87,10 @@ export function unixTime(value: string | null | undefined, field: string): Date 
   if (value === undefined || value === null || value.trim() === "") return null;
   if (!/^\d+$/.test(value.trim())) throw contract(field, `is not a Unix time: ${JSON.stringify(value)}`);
   const n = Number(value);
-  return n === 0 ? null : new Date(n * 1000);
+  if (n === 0) return null;
+  const d = new Date(n * 1000);
+  if (Number.isNaN(d.getTime())) throw contract(field, `is not a Unix time: ${JSON.stringify(value)}`);
+  return d;
 }
 
 /** ISO time with BrickOwl's UK offset; the 1970 epoch it shows for unprocessed orders means "none". */
@@ -174,6 +184,14 @@ export function mapItems(items: BrickOwlOrderItem[]): OrderLineInput[] {
   return items.map((it, i) => {
     const boid = boidOf(it);
     const unit = amount(it.base_price, `items.${i}.base_price`);
+    if (!Number.isSafeInteger(it.ordered_quantity) || it.ordered_quantity < 0)
+      throw contract(
+        `items.${i}.ordered_quantity`,
+        `is not a quantity: ${JSON.stringify(it.ordered_quantity)}`,
+      );
+    const lineTotal = unit * it.ordered_quantity;
+    if (!Number.isSafeInteger(lineTotal))
+      throw contract(`items.${i}.ordered_quantity`, "times base_price is too large to be a money amount");
     const { condition: cond, completeness } = condition(it);
     return {
       externalLineId: it.order_item_id,
@@ -187,7 +205,7 @@ export function mapItems(items: BrickOwlOrderItem[]): OrderLineInput[] {
       completeness,
       quantity: it.ordered_quantity,
       unitPrice: unit,
-      lineTotal: unit * it.ordered_quantity,
+      lineTotal,
       marketplaceLotId: it.lot_id ?? null,
       location: it.personal_note?.trim() || null,
       batch: null,
@@ -254,7 +272,7 @@ export function mapOrder(o: BrickOwlOrder, items: BrickOwlOrderItem[]): OrderInp
     throw contract("base_currency", `is not a currency: ${JSON.stringify(o.base_currency)}`);
   const raw = statusName(o.status_id, o.status);
   const tracking = o.tracking_number?.trim();
-  return {
+  return checked({
     marketplace: "brickowl",
     externalId: o.order_id,
     number: `BO-${o.order_id}`,
@@ -306,7 +324,15 @@ export function mapOrder(o: BrickOwlOrder, items: BrickOwlOrderItem[]): OrderInp
       trackingAdvice: o.tracking_advice || null,
     },
     raw: { order: o, items },
-  };
+  });
+}
+
+/** The last guard: an order that does not fit the unified model is a contract change, named by field. */
+function checked(order: OrderInput): OrderInput {
+  const r = orderInputSchema.safeParse(order);
+  if (r.success) return order;
+  const issue = r.error.issues[0]!;
+  throw contract(issue.path.join(".") || "order", `does not fit the unified order: ${issue.message}`);
 }
 
 /** A BrickOwl store lot in unified terms; the item number is BrickLink's where BrickOwl knows it. */
