@@ -44,8 +44,27 @@ function zodMessage(where: string, err: ZodError) {
   return { message: issues.map((i) => `${i.path}: ${i.message}`).join("; "), details: { issues } };
 }
 
+/** The path of the first string holding a NUL character (PostgreSQL cannot store one), or null. */
+function nulAt(value: unknown, path: string[] = [], depth = 0): string[] | null {
+  if (typeof value === "string") return value.includes("\u0000") ? path : null;
+  if (value === null || typeof value !== "object" || depth > 20) return null;
+  for (const [k, v] of Object.entries(value)) {
+    if (k.includes("\u0000")) return [...path, k];
+    const hit = nulAt(v, [...path, k], depth + 1);
+    if (hit) return hit;
+  }
+  return null;
+}
+
 function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
   if (!schema) return value as T;
+  const nul = nulAt(value);
+  if (nul) {
+    const path = [where, ...nul].join(".");
+    throw new AppError(400, "invalid_request", `${path}: must not contain a NUL character`, {
+      issues: [{ path, message: "must not contain a NUL character" }],
+    });
+  }
   const r = schema.safeParse(value ?? (where === "body" ? undefined : {}));
   if (!r.success) {
     const { message, details } = zodMessage(where, r.error);
@@ -83,7 +102,7 @@ export async function buildHttpApp(ctx: AppContext, deps: HttpDeps): Promise<Htt
     // The router's own refusals (a path parameter too long, a malformed path) in the API's error shape.
     frameworkErrors: (err, _req, reply) => {
       const tooLong = err.code === "FST_ERR_MAX_PARAM_LENGTH";
-      return reply.status(tooLong ? 414 : 400).send({
+      return (reply as unknown as import("fastify").FastifyReply).status(tooLong ? 414 : 400).send({
         error: {
           code: "invalid_request",
           message: tooLong

@@ -1,6 +1,16 @@
+import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import type { AppContext } from "../../context.ts";
-import { exportCsv, exportXml, importFile, parseLotCsv, parseXml } from "../../inventory/files.ts";
+import { AppError } from "../../core/errors.ts";
+import { inventoryLots } from "../../db/schema.ts";
+import {
+  exportCsv,
+  exportXml,
+  importFile,
+  MAX_LOT_QUANTITY,
+  parseLotCsv,
+  parseXml,
+} from "../../inventory/files.ts";
 import { adjustLot, findLot, getLot, importInventory, listLots } from "../../inventory/lots.ts";
 import { reconcile } from "../../inventory/reconcile.ts";
 import { unmatchedLines } from "../../inventory/stock.ts";
@@ -63,12 +73,24 @@ export function inventoryRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
           by: z
             .number()
             .int()
+            .min(-MAX_LOT_QUANTITY)
+            .max(MAX_LOT_QUANTITY)
             .refine((n) => n !== 0, "must not be 0"),
           reason: z.string().trim().max(200).optional(),
         })
         .strict(),
       async handler({ auth, params, body }) {
         const lotId = await findLot(ctx, auth!.accountId!, params.ref);
+        const [lot] = await ctx.db
+          .select({ quantity: inventoryLots.quantity })
+          .from(inventoryLots)
+          .where(and(eq(inventoryLots.accountId, auth!.accountId!), eq(inventoryLots.id, lotId)));
+        if (lot && lot.quantity + body.by > MAX_LOT_QUANTITY)
+          throw new AppError(
+            409,
+            "conflict",
+            `by: lot ${lotId} holds ${lot.quantity}: it cannot hold more than ${MAX_LOT_QUANTITY}`,
+          );
         return adjustLot(ctx, deps.queue, {
           accountId: auth!.accountId!,
           userId: auth!.userId,

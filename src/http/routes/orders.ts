@@ -22,9 +22,16 @@ const csv = <T extends z.ZodType<any, any>>(item: T) =>
     )
     .pipe(z.array(item));
 
+/** Years 1 to 9999: what the database and ISO text both hold. */
+const FIRST_DAY = Date.parse("0001-01-01T00:00:00.000Z");
+const LAST_DAY = Date.parse("9999-12-31T23:59:59.999Z");
 const isoDate = z
   .string()
   .refine((s) => !Number.isNaN(Date.parse(s)), "must be an ISO date such as 2026-01-31")
+  .refine((s) => {
+    const t = Date.parse(s);
+    return Number.isNaN(t) || (t >= FIRST_DAY && t <= LAST_DAY);
+  }, "must be a date between the years 1 and 9999")
   .transform((s) => new Date(s));
 
 export const orderQuerySchema = z.object({
