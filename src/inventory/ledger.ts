@@ -21,6 +21,8 @@ export interface StockPushPayload {
    * unknown, add the delta). Applied to the listing in the same transaction that marks the push sent.
    */
   landed?: { quantity: number | null };
+  /** When a read-back first could not explain the lot's quantity (ISO time). */
+  unexplainedSince?: string;
 }
 
 export interface LedgerEntry {

@@ -4,8 +4,11 @@ import { inventoryLots, listings } from "../db/schema.ts";
 import type { OutboxHandler } from "../sync/outbox.ts";
 import type { StockPushPayload } from "./ledger.ts";
 
-/** Read-backs that cannot tell whether a lost update landed, before a person is asked. */
-const UNEXPLAINED_LOOKS = 5;
+/**
+ * How long a read-back that cannot tell whether a lost update landed keeps looking (sales on the
+ * marketplace arrive with its next sync) before a person is asked to reconcile the lot.
+ */
+const UNEXPLAINED_WINDOW_MS = 20 * 60_000;
 
 /**
  * Sends a (coalesced) quantity change to one marketplace lot. BrickLink and BrickOwl take signed
@@ -37,17 +40,26 @@ export function stockPushHandler(db: import("../db/connection.ts").DbOrTx): Outb
           return; // it had landed
         }
         if (from === null || now !== from) {
-          // Either a sale there is not synced in yet (then a later look explains it), or the lot was
-          // changed by hand: retried a few times, then left to a person.
-          throw new MarketplaceError(row.attempts < UNEXPLAINED_LOOKS ? "transient" : "contract_changed", {
+          // Either a sale there is not synced in yet (the next sync explains it: look again then), or
+          // the lot was changed by hand: after a while it is left to a person.
+          const since = payload.unexplainedSince ?? actx.clock.now().toISOString();
+          const waiting = actx.clock.now().getTime() - Date.parse(since) < UNEXPLAINED_WINDOW_MS;
+          await p.saveProgress({ ...payload, unexplainedSince: since });
+          throw new MarketplaceError(waiting ? "transient" : "contract_changed", {
             marketplace: adapter.manifest.id,
             operation: "pushStockDelta",
-            message: `lot ${payload.externalId} shows ${now} after an update whose answer was lost (expected ${from ?? "?"} or ${from === null ? "?" : from + payload.delta}): reconcile it before sending more`,
+            message: `lot ${payload.externalId} shows ${now} after an update whose answer was lost (expected ${from ?? "?"} or ${from === null ? "?" : from + payload.delta})${waiting ? "; looking again after the next sync" : ": reconcile it before sending more"}`,
+            ...(waiting ? { retryAfterMs: 30_000 } : {}),
           });
         }
         // It did not land: send it again below.
       }
-      payload = { ...payload, expectFrom: listing.quantitySeen, ambiguous: false };
+      payload = {
+        ...payload,
+        expectFrom: listing.quantitySeen,
+        ambiguous: false,
+        unexplainedSince: undefined,
+      };
       await p.saveProgress(payload);
       const [lot] = await db
         .select({ description: inventoryLots.description })
