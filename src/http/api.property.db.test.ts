@@ -436,7 +436,7 @@ describe("every route survives bad input", () => {
       it.skip(`${name}: skipped, it streams server-sent events`, () => {});
       continue;
     }
-    it(name, { timeout: 120_000 }, async () => {
+    it(name, { timeout: 600_000 }, async () => {
       await fc.assert(
         fc.asyncProperty(urlArbitrary(r), bodyArbitrary(r), async (url, body) => {
           const before = await counts();

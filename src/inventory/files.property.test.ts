@@ -169,7 +169,7 @@ const textMutations: Record<string, TextMutation> = {
 };
 
 describe("BrickLink mass-upload XML import", () => {
-  it("a valid file reads back every item", () => {
+  it("a valid file reads back every item", { timeout: 600_000 }, () => {
     fc.assert(
       fc.property(fc.array(itemElements, { minLength: 1, maxLength: 5 }), (items) => {
         const lots = parseXml(toXml(items));
@@ -180,7 +180,9 @@ describe("BrickLink mass-upload XML import", () => {
     );
   });
 
-  it("a mutated file reads as valid lots or is refused naming the item, element or line", () => {
+  it("a mutated file reads as valid lots or is refused naming the item, element or line", {
+    timeout: 600_000,
+  }, () => {
     fc.assert(
       fc.property(
         fc.array(itemElements, { minLength: 1, maxLength: 4 }),
@@ -200,7 +202,7 @@ describe("BrickLink mass-upload XML import", () => {
     );
   });
 
-  it("anything at all is read or refused with a 400", () => {
+  it("anything at all is read or refused with a 400", { timeout: 600_000 }, () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 200 }), (t) => check(parseXml, t)),
       { numRuns: Math.ceil(RUNS / 5) },
@@ -271,7 +273,7 @@ const csvMutations: Record<string, CsvMutation> = {
 };
 
 describe("inventory CSV import", () => {
-  it("a valid file reads back every row", () => {
+  it("a valid file reads back every row", { timeout: 600_000 }, () => {
     fc.assert(
       fc.property(fc.array(csvRow, { minLength: 1, maxLength: 5 }), (rows) => {
         const lots = parseLotCsv(
@@ -287,7 +289,9 @@ describe("inventory CSV import", () => {
     );
   });
 
-  it("a mutated file reads as valid lots or is refused naming the line or column", () => {
+  it("a mutated file reads as valid lots or is refused naming the line or column", {
+    timeout: 600_000,
+  }, () => {
     fc.assert(
       fc.property(
         fc.array(csvRow, { minLength: 1, maxLength: 4 }),
@@ -310,7 +314,7 @@ describe("inventory CSV import", () => {
     );
   });
 
-  it("anything at all is read or refused with a 400", () => {
+  it("anything at all is read or refused with a 400", { timeout: 600_000 }, () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 200 }), (t) => check(parseLotCsv, t)),
       { numRuns: Math.ceil(RUNS / 5) },

@@ -90,7 +90,9 @@ async function importFile(format: "xml" | "csv", content: string) {
 }
 
 describe("inventory file import through the API is all or nothing", () => {
-  it("a file with one spoilt line anywhere leaves no lot and no ledger row; a clean one adds its quantities", async () => {
+  it("a file with one spoilt line anywhere leaves no lot and no ledger row; a clean one adds its quantities", {
+    timeout: 600_000,
+  }, async () => {
     // Some stock first, so an overflow can come from a lot that already exists.
     const first = await importFile(
       "csv",

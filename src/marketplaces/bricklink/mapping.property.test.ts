@@ -162,14 +162,16 @@ describe.skipIf(!present)("BrickLink mapping of mutated real payloads", () => {
       ] as Json[])
     : [];
 
-  it("the unmutated fixtures map to valid orders", async () => {
+  it("the unmutated fixtures map to valid orders", { timeout: 600_000 }, async () => {
     const items = [...(envelope.data as Json[]), [single]] as Json;
     const ctx = contextAnswering((u) => (u.pathname.endsWith("/items") ? items : detail));
     const order = await bricklinkAdapter.fetchOrder(ctx, "3905404");
     expect(orderInputSchema.safeParse(order).success).toBe(true);
   });
 
-  it("an order (detail + items) maps to a valid unified order or fails with contract_changed naming the field", async () => {
+  it("an order (detail + items) maps to a valid unified order or fails with contract_changed naming the field", {
+    timeout: 600_000,
+  }, async () => {
     const base = { order: detail, items: [...(envelope.data as Json[]), [single]] } as Json;
     await fc.assert(
       fc.asyncProperty(mutated(base, 2), async ({ value, mutations }) => {
@@ -193,7 +195,9 @@ describe.skipIf(!present)("BrickLink mapping of mutated real payloads", () => {
     );
   });
 
-  it("an order list entry maps to a valid summary or fails with contract_changed naming the field", async () => {
+  it("an order list entry maps to a valid summary or fails with contract_changed naming the field", {
+    timeout: 600_000,
+  }, async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(...listEntries).chain((e) => mutated(e)),

@@ -127,7 +127,9 @@ async function freshSync() {
 }
 
 describe("BrickOwl: a mutated order fails alone, named, and nothing is half-written", () => {
-  it("only that order fails with contract_changed naming the field; the others arrive with their lines", async () => {
+  it("only that order fails with contract_changed naming the field; the others arrive with their lines", {
+    timeout: 600_000,
+  }, async () => {
     const baseline = await freshSync();
     expect(baseline.run.failed).toBe(0);
     const all = baseline.stored.map((o) => o.number).sort();

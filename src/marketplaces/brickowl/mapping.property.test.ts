@@ -174,14 +174,16 @@ describe.skipIf(!present)("BrickOwl mapping of mutated real payloads", () => {
       "3506238",
     );
 
-  it("the unmutated fixtures map to valid orders", async () => {
+  it("the unmutated fixtures map to valid orders", { timeout: 600_000 }, async () => {
     for (const p of pairs) {
       const { order, items } = p as { order: Json; items: Json };
       expect(orderInputSchema.safeParse(await fetch(order, items)).success).toBe(true);
     }
   });
 
-  it("an order (view + items) maps to a valid unified order or fails with contract_changed naming the field", async () => {
+  it("an order (view + items) maps to a valid unified order or fails with contract_changed naming the field", {
+    timeout: 600_000,
+  }, async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(...pairs).chain((p) => mutated(p, 2)),
@@ -206,7 +208,9 @@ describe.skipIf(!present)("BrickOwl mapping of mutated real payloads", () => {
     );
   });
 
-  it("an order list entry maps to a valid summary or fails with contract_changed naming the field", async () => {
+  it("an order list entry maps to a valid summary or fails with contract_changed naming the field", {
+    timeout: 600_000,
+  }, async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(...listEntries).chain((e) => mutated(e)),
