@@ -121,6 +121,9 @@ function quantityOf(v: unknown, where: string, field: string): number {
 function priceOf(v: unknown, where: string, field: string): number | null {
   const s = String(v ?? "").trim();
   if (s === "") return null;
+  // "12,50" must not quietly become 1250: a comma is refused rather than guessed at.
+  if (s.includes(","))
+    fail(where, `${field} must use a dot for decimals and no thousands separator, not "${s.slice(0, 50)}"`);
   let price: number;
   try {
     price = parseDecimal(s);
