@@ -492,6 +492,10 @@ export const outbox = pgTable(
     uniqueIndex("outbox_idempotency_key").on(t.accountId, t.idempotencyKey),
     index("outbox_due_idx").on(t.status, t.nextAttemptAt, t.priority),
     index("outbox_order_idx").on(t.orderId),
+    // Stock pushes of one listing go out one at a time, in order; coalescing finds the waiting one.
+    index("outbox_stock_listing_idx")
+      .on(sql`(${t.payload}->>'listingId')`, t.id)
+      .where(sql`${t.kind} = 'stock' and ${t.status} in ('pending', 'sending')`),
   ],
 );
 

@@ -17,10 +17,10 @@ export interface StockPushPayload {
   expectFrom?: number | null;
   ambiguous?: boolean;
   /**
-   * Set once the change is known to have landed: the quantity the marketplace then showed (null:
-   * unknown, add the delta). Applied to the listing in the same transaction that marks the push sent.
+   * Set once the change is known to have landed; the listing's known quantity moves by the delta in
+   * the same transaction that marks the push sent.
    */
-  landed?: { quantity: number | null };
+  landed?: boolean;
   /** When a read-back first could not explain the lot's quantity (ISO time). */
   unexplainedSince?: string;
 }
@@ -104,7 +104,7 @@ export async function queueStockPush(
           eq(outbox.kind, STOCK_KIND),
           eq(outbox.status, "pending"),
           eq(outbox.connectionId, listing.connectionId),
-          sql`(${outbox.payload}->>'listingId')::bigint = ${listing.id}`,
+          sql`(${outbox.payload}->>'listingId') = ${String(listing.id)}`,
           sql`coalesce((${outbox.payload}->>'ambiguous')::boolean, false) = false`,
         ),
       )

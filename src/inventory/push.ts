@@ -1,14 +1,15 @@
-import { eq, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, sql } from "drizzle-orm";
 import { MarketplaceError } from "../core/errors.ts";
-import { inventoryLots, listings } from "../db/schema.ts";
+import { inventoryLots, listings, syncRuns } from "../db/schema.ts";
 import type { OutboxHandler } from "../sync/outbox.ts";
 import type { StockPushPayload } from "./ledger.ts";
 
 /**
- * How long a read-back that cannot tell whether a lost update landed keeps looking (sales on the
- * marketplace arrive with its next sync) before a person is asked to reconcile the lot.
+ * A read-back that cannot tell whether a lost update landed looks again until a sync of that
+ * marketplace that started afterwards has completed (its sales are then known), at most this long,
+ * before a person is asked to reconcile the lot.
  */
-const UNEXPLAINED_WINDOW_MS = 20 * 60_000;
+const UNEXPLAINED_WINDOW_MS = 24 * 3_600_000;
 
 /**
  * Sends a (coalesced) quantity change to one marketplace lot. BrickLink and BrickOwl take signed
@@ -36,14 +37,27 @@ export function stockPushHandler(db: import("../db/connection.ts").DbOrTx): Outb
         // What we know the lot holds, its own sales since the update included (they are synced in).
         const from = listing.quantitySeen;
         if (from !== null && now === from + payload.delta) {
-          await p.saveProgress({ ...payload, landed: { quantity: now } });
+          await p.saveProgress({ ...payload, landed: true });
           return; // it had landed
         }
         if (from === null || now !== from) {
           // Either a sale there is not synced in yet (the next sync explains it: look again then), or
           // the lot was changed by hand: after a while it is left to a person.
           const since = payload.unexplainedSince ?? actx.clock.now().toISOString();
-          const waiting = actx.clock.now().getTime() - Date.parse(since) < UNEXPLAINED_WINDOW_MS;
+          const [syncedSince] = await db
+            .select({ id: syncRuns.id })
+            .from(syncRuns)
+            .where(
+              and(
+                eq(syncRuns.connectionId, listing.connectionId),
+                inArray(syncRuns.state, ["completed", "completed_with_errors"]),
+                inArray(syncRuns.mode, ["incremental", "full"]),
+                gt(syncRuns.startedAt, new Date(since)),
+              ),
+            )
+            .limit(1);
+          const waiting =
+            !syncedSince && actx.clock.now().getTime() - Date.parse(since) < UNEXPLAINED_WINDOW_MS;
           await p.saveProgress({ ...payload, unexplainedSince: since });
           throw new MarketplaceError(waiting ? "transient" : "contract_changed", {
             marketplace: adapter.manifest.id,
@@ -65,25 +79,23 @@ export function stockPushHandler(db: import("../db/connection.ts").DbOrTx): Outb
         .select({ description: inventoryLots.description })
         .from(inventoryLots)
         .where(eq(inventoryLots.id, listing.lotId));
-      const res = await adapter.pushStockDelta(actx, {
+      await adapter.pushStockDelta(actx, {
         externalId: payload.externalId,
         delta: payload.delta,
         description: lot?.description ?? null,
       });
-      await p.saveProgress({ ...payload, landed: { quantity: res.quantity } });
+      // The answer's quantity is not taken over: it may hold sales there that are not synced in yet,
+      // which the sync then counts again. What we know moves by exactly our change.
+      await p.saveProgress({ ...payload, landed: true });
     },
     // What the listing holds moves only together with the push being marked sent: a process that
     // dies in between leaves both as they were, and the read-back on the next attempt sees it landed.
     async onSent(tx, row, at) {
       const payload = row.payload as StockPushPayload;
       if (!payload.landed) return;
-      const q = payload.landed.quantity;
       await tx
         .update(listings)
-        .set({
-          quantitySeen: q ?? sql`${listings.quantitySeen} + ${payload.delta}`,
-          syncedAt: at,
-        })
+        .set({ quantitySeen: sql`${listings.quantitySeen} + ${payload.delta}`, syncedAt: at })
         .where(eq(listings.id, payload.listingId));
     },
   };

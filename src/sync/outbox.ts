@@ -16,8 +16,12 @@ export type OutboxRow = typeof outbox.$inferSelect;
  * dies mid-push gives its row back when the lease runs out.
  */
 const LEASE_MS = 30_000;
-/** Transient failures are retried this many times before a person is asked. */
-export const MAX_PUSH_ATTEMPTS = 8;
+/**
+ * Transient failures are retried this many times (backing off to 5 minutes apart: about an hour
+ * of a marketplace failing) before a person is asked. Rate-limit waits do not count.
+ */
+export const MAX_PUSH_ATTEMPTS = 20;
+const pushRetryPolicy: RetryPolicy = { ...defaultRetryPolicy, maxAttempts: MAX_PUSH_ATTEMPTS };
 
 export interface PushContext {
   adapter: MarketplaceAdapter<unknown>;
@@ -56,8 +60,14 @@ async function claim(ctx: AppContext, now: Date): Promise<OutboxRow | null> {
   const lease = new Date(now.getTime() + LEASE_MS);
   const rows = await ctx.db.execute<Record<string, unknown>>(sql`
     with picked as (
-      select id, status as was from ${outbox}
+      select id, status as was from ${outbox} o
       where status in ('pending', 'sending') and next_attempt_at <= ${now}
+        -- One listing's stock pushes go out one at a time, in order: a read-back after a lost answer
+        -- can then tell exactly whether that one change landed.
+        and (o.kind <> 'stock' or not exists (
+          select 1 from ${outbox} e
+          where e.kind = 'stock' and e.status in ('pending', 'sending')
+            and (e.payload->>'listingId') = (o.payload->>'listingId') and e.id < o.id))
       order by priority, id
       limit 1
       for update skip locked
@@ -100,7 +110,7 @@ export async function dispatchOutbox(
   opts: { queue?: JobQueue; signal?: AbortSignal; retryPolicy?: RetryPolicy; maxRows?: number } = {},
 ): Promise<DispatchResult> {
   const result: DispatchResult = { sent: 0, retried: 0, failed: 0 };
-  const policy = opts.retryPolicy ?? defaultRetryPolicy;
+  const policy = opts.retryPolicy ?? pushRetryPolicy;
   const budgets = new Map<number, ReturnType<typeof createBudget>>();
   try {
     for (let n = 0; n < (opts.maxRows ?? 10_000); n++) {

@@ -168,8 +168,9 @@ export class BrickLinkClient {
     } catch {
       if (res.status >= 500)
         throw fail("transient", operation, `BrickLink answered HTTP ${res.status}`, { code: res.status });
+      // Cut off or garbled on the way: a read is tried again; a write may have been applied.
       throw fail(
-        write ? "ambiguous_write" : "contract_changed",
+        write ? "ambiguous_write" : "transient",
         operation,
         `BrickLink sent a body that is not JSON (HTTP ${res.status})`,
       );

@@ -1,0 +1,1 @@
+CREATE INDEX "outbox_stock_listing_idx" ON "outbox" USING btree (("payload"->>'listingId'),"id") WHERE "outbox"."kind" = 'stock' and "outbox"."status" in ('pending', 'sending');
