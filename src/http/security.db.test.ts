@@ -1131,7 +1131,7 @@ describe("a planted secret", () => {
   // key) into its error message, and src/sync/engine.ts stores that message unscrubbed in
   // connections.last_error and sync_runs.error. The API blanks it on the way out; the rows keep it.
   // When this starts passing, turn it into a plain `it`.
-  it.fails("an echoed key is not stored in clear in error columns either", async () => {
+  it("an echoed key is not stored in clear in error columns either", async () => {
     const echo = await echoingMarketplace();
     try {
       const made = await call("POST", "/api/connections", A.tokens.owner, {

@@ -263,13 +263,13 @@ async function runClaimed(ctx: AppContext, first: SyncRunRow, opts: RunOptions):
   let lastCancelCheck = 0;
   const checkCancel = async () => {
     if (opts.signal?.aborted) throw opts.signal.reason ?? new Error("aborted");
-    const t = Date.now();
-    if (t - lastCancelCheck < 200) return;
-    lastCancelCheck = t;
+    if (Date.now() - lastCancelCheck < 1_000) return;
     const [r] = await ctx.db
       .select({ c: syncRuns.cancelRequested })
       .from(syncRuns)
       .where(eq(syncRuns.id, runId));
+    // Counted from when the answer came: on a busy database the check must not run before every order.
+    lastCancelCheck = Date.now();
     if (r?.c) throw new Cancelled();
   };
 
@@ -372,7 +372,8 @@ async function runClaimed(ctx: AppContext, first: SyncRunRow, opts: RunOptions):
       };
       log.warn({ externalId, kind: f.kind, reason: f.reason }, "order could not be synced");
       if (!failures.has(externalId)) counters.failed++;
-      failures.set(externalId, { externalId, ...f });
+      // A marketplace may echo a credential in its error text: it is never stored.
+      failures.set(externalId, { externalId, ...f, reason: ctx.secrets.scrub(f.reason) });
       done.add(externalId);
       return null;
     }
@@ -508,7 +509,8 @@ async function runClaimed(ctx: AppContext, first: SyncRunRow, opts: RunOptions):
     await budget.release().catch((err) => log.warn({ err }, "could not return unused API calls"));
   }
 
-  async function finish(state: SyncRunRow["state"], error: string | null): Promise<SyncRunRow> {
+  async function finish(state: SyncRunRow["state"], raw: string | null): Promise<SyncRunRow> {
+    const error = raw === null ? null : ctx.secrets.scrub(raw);
     counters.apiCalls = baseCalls + budget.spent;
     const at = now();
     const [row] = await ctx.db

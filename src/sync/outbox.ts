@@ -198,7 +198,7 @@ export async function dispatchOutbox(
           break;
         }
         const d = classify(err, row.attempts, policy);
-        const message = err instanceof Error ? err.message : String(err);
+        const message = ctx.secrets.scrub(err instanceof Error ? err.message : String(err));
         const ambiguous = isMarketplaceError(err) && err.kind === "ambiguous_write";
         if (
           (d.retry && row.attempts < MAX_PUSH_ATTEMPTS) ||
