@@ -106,8 +106,9 @@ describe("fault suite", () => {
   it("with 20% of calls failing and a spent daily budget, every order arrives and every push lands exactly once", async () => {
     const { bl, bo } = world;
     const start = clock.now().getTime();
-    bl.control.faultRate(0.2, BL_FAULTS);
-    bo.control.faultRate(0.2, BO_FAULTS);
+    // "slow" answers come late but within the timeout; timeouts are the hang faults.
+    bl.control.faultRate(0.2, BL_FAULTS, { slowMs: 150 });
+    bo.control.faultRate(0.2, BO_FAULTS, { slowMs: 150 });
     const callsBefore = bl.control.state.calls.total + bo.control.state.calls.total;
     for (let i = 0; i < ACTIONS; i++) {
       await world.act(call);

@@ -50,7 +50,8 @@ export function stockPushHandler(db: import("../db/connection.ts").DbOrTx): Outb
             .where(
               and(
                 eq(syncRuns.connectionId, listing.connectionId),
-                inArray(syncRuns.state, ["completed", "completed_with_errors"]),
+                // Completed without errors: every sale there up to its start is known.
+                eq(syncRuns.state, "completed"),
                 inArray(syncRuns.mode, ["incremental", "full"]),
                 gt(syncRuns.startedAt, new Date(since)),
               ),

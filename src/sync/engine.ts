@@ -263,7 +263,7 @@ async function runClaimed(ctx: AppContext, first: SyncRunRow, opts: RunOptions):
   let lastCancelCheck = 0;
   const checkCancel = async () => {
     if (opts.signal?.aborted) throw opts.signal.reason ?? new Error("aborted");
-    if (Date.now() - lastCancelCheck < 1_000) return;
+    if (Date.now() - lastCancelCheck < 250) return;
     const [r] = await ctx.db
       .select({ c: syncRuns.cancelRequested })
       .from(syncRuns)

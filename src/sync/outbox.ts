@@ -21,6 +21,8 @@ const LEASE_MS = 30_000;
  * of a marketplace failing) before a person is asked. Rate-limit waits do not count.
  */
 export const MAX_PUSH_ATTEMPTS = 20;
+/** How long after a write whose answer was lost the push reads back: late requests land first. */
+const AMBIGUOUS_WAIT_MS = 60_000;
 const pushRetryPolicy: RetryPolicy = { ...defaultRetryPolicy, maxAttempts: MAX_PUSH_ATTEMPTS };
 
 export interface PushContext {
@@ -204,8 +206,9 @@ export async function dispatchOutbox(
           (d.retry && row.attempts < MAX_PUSH_ATTEMPTS) ||
           (ambiguous && row.attempts < MAX_PUSH_ATTEMPTS)
         ) {
-          // An ambiguous write is looked at again shortly: the handler reads back before repeating it.
-          const delay = ambiguous ? Math.max(1_000, d.delayMs) : d.delayMs;
+          // An ambiguous write is looked at again after a while (a request we gave up on may still
+          // be carried out there meanwhile): the handler reads back before repeating it.
+          const delay = ambiguous ? Math.max(AMBIGUOUS_WAIT_MS, d.delayMs) : d.delayMs;
           await ctx.db
             .update(outbox)
             .set({

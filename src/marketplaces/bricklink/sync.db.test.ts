@@ -125,7 +125,8 @@ describe("BrickLink order sync against the simulator", () => {
 
   it("one order failing leaves a partial result that retry-failed repairs; 503 bursts are waited out", async () => {
     const id = sim.control.createOrder();
-    sim.control.fault("malformed", 1, { path: `/orders/${id}/items` });
+    // Garbled on every one of the run's five tries (a single garbled answer is simply read again).
+    sim.control.fault("malformed", 5, { path: `/orders/${id}/items` });
     sim.control.fault("html503", 2, { path: "/orders?" });
     const { run } = await sync();
     expect(run.state).toBe("completed_with_errors");

@@ -89,6 +89,8 @@ export async function startBrickLinkSimulator(opts: SimulatorOptions = {}) {
     faults: [] as { kind: SimFault; count: number; delayMs: number; path?: string }[],
     faultRate: 0 as number,
     faultKinds: [] as SimFault[],
+    /** How long a random \"slow\" answer takes. */
+    faultSlowMs: 2_000,
     calls: { day: "", count: 0, total: 0, byPath: new Map<string, number>() },
     httpErrorCodes: Boolean(opts.httpErrorCodes),
     dailyLimit: opts.dailyLimit ?? 5_000,
@@ -185,7 +187,7 @@ export async function startBrickLinkSimulator(opts: SimulatorOptions = {}) {
       delayMs = fault.delayMs;
     } else if (state.faultRate > 0 && state.faultKinds.length && rnd() < state.faultRate) {
       kind = state.faultKinds[Math.floor(rnd() * state.faultKinds.length)]!;
-      delayMs = 2_000;
+      delayMs = state.faultSlowMs;
     }
     if (kind === "html503") return reply.status(503).type("text/html").send(NGINX_503);
     if (kind === "hang") return new Promise(() => {}); // never answers: the client's timeout must fire
@@ -391,9 +393,10 @@ export async function startBrickLinkSimulator(opts: SimulatorOptions = {}) {
       });
     },
     /** A share of all calls fails with one of these faults, chosen at random. */
-    faultRate(rate: number, kinds: SimFault[]): void {
+    faultRate(rate: number, kinds: SimFault[], opts: { slowMs?: number } = {}): void {
       state.faultRate = rate;
       state.faultKinds = kinds;
+      state.faultSlowMs = opts.slowMs ?? 2_000;
     },
     clearFaults(): void {
       state.faults = [];

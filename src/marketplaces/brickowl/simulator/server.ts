@@ -57,6 +57,8 @@ export async function startBrickOwlSimulator(opts: BrickOwlSimulatorOptions = {}
     faults: [] as { kind: SimFault; count: number; delayMs: number; path?: string }[],
     faultRate: 0,
     faultKinds: [] as SimFault[],
+    /** How long a random \"slow\" answer takes. */
+    faultSlowMs: 2_000,
     calls: { total: 0, byPath: new Map<string, number>() },
     /** Effective writes, to prove a retried push landed once. */
     writes: [] as { path: string; params: Record<string, string> }[],
@@ -101,7 +103,7 @@ export async function startBrickOwlSimulator(opts: BrickOwlSimulatorOptions = {}
       delayMs = fault.delayMs;
     } else if (state.faultRate > 0 && state.faultKinds.length && rnd() < state.faultRate) {
       kind = state.faultKinds[Math.floor(rnd() * state.faultKinds.length)]!;
-      delayMs = 2_000;
+      delayMs = state.faultSlowMs;
     }
     if (kind === "html503") return reply.status(503).type("text/html").send(CLOUDFLARE_503);
     if (kind === "hang") return new Promise(() => {});
@@ -373,9 +375,10 @@ export async function startBrickOwlSimulator(opts: BrickOwlSimulatorOptions = {}
     fault(kind: SimFault, count = 1, o: { delayMs?: number; path?: string } = {}): void {
       state.faults.push({ kind, count, delayMs: o.delayMs ?? 2_000, ...(o.path ? { path: o.path } : {}) });
     },
-    faultRate(rate: number, kinds: SimFault[]): void {
+    faultRate(rate: number, kinds: SimFault[], opts: { slowMs?: number } = {}): void {
       state.faultRate = rate;
       state.faultKinds = kinds;
+      state.faultSlowMs = opts.slowMs ?? 2_000;
     },
     clearFaults(): void {
       state.faults = [];
