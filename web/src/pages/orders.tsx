@@ -398,16 +398,28 @@ function Filters({
 }) {
   const [q, setQ] = useState(search.get("q") ?? "");
   const [buyer, setBuyer] = useState(search.get("buyer") ?? "");
+  // Text that arrived at once (pasted, dropped) searches without the typing pause.
+  const pasted = useRef(false);
   useEffect(() => {
-    const t = setTimeout(() => {
-      if ((search.get("q") ?? "") !== q || (search.get("buyer") ?? "") !== buyer)
-        setParams({ q, buyer, page: null }, { replace: true });
-    }, 250);
+    // Typing pauses before searching; pasted text and Enter search at once.
+    const t = setTimeout(
+      () => {
+        if ((search.get("q") ?? "") !== q || (search.get("buyer") ?? "") !== buyer)
+          setParams({ q, buyer, page: null }, { replace: true });
+      },
+      pasted.current ? 0 : 250,
+    );
     return () => clearTimeout(t);
   }, [q, buyer, search]);
   return (
     <search>
-      <form className="filters" onSubmit={(e) => e.preventDefault()}>
+      <form
+        className="filters"
+        onSubmit={(e) => {
+          e.preventDefault(); // Enter searches now
+          setParams({ q, buyer, page: null }, { replace: true });
+        }}
+      >
         <label className="grow">
           <span className="sr-only">Search orders</span>
           <input
@@ -415,7 +427,10 @@ function Filters({
             type="search"
             placeholder="Search order number, buyer or item  ( / )"
             value={q}
-            onChange={(e) => setQ(e.target.value)}
+            onChange={(e) => {
+              pasted.current = e.target.value.length - q.length > 1;
+              setQ(e.target.value);
+            }}
           />
         </label>
         <label>
