@@ -11,3 +11,14 @@ export async function maintainDatabase(
 ): Promise<void> {
   for (const t of tables) await database.sql.executeSql(`vacuum analyze ${t}`);
 }
+
+/**
+ * Fresh planner statistics only (quick: a sample of each table). Without them a search that matches
+ * most orders picks a plan that takes seconds per query on a freshly filled table.
+ */
+export async function refreshStatistics(
+  database: Database,
+  tables: string[] = ["orders", "order_lines"],
+): Promise<void> {
+  for (const t of tables) await database.sql.executeSql(`analyze ${t}`);
+}

@@ -5,6 +5,7 @@ import { isMarketplaceError, type MarketplaceError } from "../core/errors.ts";
 import { MoneyParseError } from "../core/money.ts";
 import type { OrderInput } from "../core/order.ts";
 import type { Tx } from "../db/connection.ts";
+import { refreshStatistics } from "../db/maintenance.ts";
 import { readCursor, writeCursor } from "../db/repos/cursors.ts";
 import { changeMarkers, type UpsertResult, upsertOrders } from "../db/repos/orders.ts";
 import { getSyncRun, isFinal, listSyncRuns, type SyncRunRow } from "../db/repos/sync-runs.ts";
@@ -294,6 +295,7 @@ async function runClaimed(ctx: AppContext, first: SyncRunRow, opts: RunOptions):
   }
 
   /** Stores fetched orders (and, at the end of a page, the cursor) in one transaction. */
+  let nextAnalyze = Math.max(1_000, counters.created * 2);
   const store = async (batch: OrderInput[], cursor: { value: unknown } | null) => {
     counters.apiCalls = baseCalls + budget.spent;
     const results: UpsertResult[] = await ctx.db.transaction(async (tx) => {
@@ -334,6 +336,14 @@ async function runClaimed(ctx: AppContext, first: SyncRunRow, opts: RunOptions):
         .where(eq(syncRuns.id, runId));
       return res;
     });
+    // A large first import changes the tables' shape as it goes: the planner learns it on the way
+    // (at 1,000 new orders, 2,000, 4,000, …), or the table's searches crawl until the run ends.
+    if (counters.created >= nextAnalyze) {
+      nextAnalyze = counters.created * 2;
+      await refreshStatistics(ctx.database).catch((err) =>
+        log.warn({ err }, "could not refresh planner statistics"),
+      );
+    }
     for (const r of results) {
       const o = batch.find((b) => b.externalId === r.externalId)!;
       if (r.outcome === "created") {
