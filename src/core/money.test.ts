@@ -25,6 +25,10 @@ describe("money", () => {
     expect(() => parseDecimal("1.23456")).toThrow(/more than four decimals/);
     expect(() => parseDecimal("")).toThrow(MoneyParseError);
     expect(() => parseDecimal("1e5")).toThrow(MoneyParseError);
+    // A decimal comma is never guessed at (it would be read a hundred times too large).
+    expect(() => parseDecimal("12,50")).toThrow(/comma that is not a thousands separator/);
+    expect(() => parseDecimal("1,23,456.00")).toThrow(MoneyParseError);
+    expect(parseDecimal("12,345,678.9")).toBe(123_456_789_000);
   });
 
   it("reads Etsy-style amount/divisor", () => {

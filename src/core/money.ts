@@ -28,9 +28,18 @@ export class MoneyParseError extends Error {
 
 const DECIMAL = /^([+-])?(\d+)(?:\.(\d*))?$/;
 
-/** "12.3400", "23.87", "-0.5", "7" → ten-thousandths. More than four significant decimals is refused. */
+/** Commas only as thousands separators: "1,234.50". */
+const GROUPED = /^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$/;
+
+/**
+ * "12.3400", "23.87", "-0.5", "7", "1,234.50" → ten-thousandths. More than four significant decimals
+ * is refused, and so is a comma that is not a thousands separator ("12,50" is not guessed at).
+ */
 export function parseDecimal(input: string): number {
-  const text = input.trim().replace(/,/g, "");
+  const trimmed = input.trim();
+  if (trimmed.includes(",") && !GROUPED.test(trimmed))
+    throw new MoneyParseError(input, "a comma that is not a thousands separator");
+  const text = trimmed.replace(/,/g, "");
   const m = DECIMAL.exec(text);
   if (!m) throw new MoneyParseError(input, "not a decimal number");
   const [, sign, whole = "0", frac = ""] = m;
