@@ -301,6 +301,9 @@ export async function findLot(ctx: AppContext, accountId: number, ref: string): 
 }
 
 /** A counted change on the shelf (found 3 more, 2 damaged): a ledger row and pushes to every marketplace. */
+/** The most one lot can hold (the quantity column is a 32-bit integer). */
+const MAX_LOT_QUANTITY = 2_147_483_647;
+
 export async function adjustLot(
   ctx: AppContext,
   queue: JobQueue | null,
@@ -320,6 +323,12 @@ export async function adjustLot(
         409,
         "conflict",
         `lot ${lot.id} holds ${lot.quantity}: it cannot go down by ${-input.by}`,
+      );
+    if (lot.quantity + input.by > MAX_LOT_QUANTITY)
+      throw new AppError(
+        409,
+        "conflict",
+        `by: lot ${lot.id} holds ${lot.quantity}; it cannot hold more than ${MAX_LOT_QUANTITY}`,
       );
     await writeLedger(tx, {
       accountId: input.accountId,
