@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { unreadableSummaries } from "../entries.ts";
 import type { AdapterContext, MarketplaceAdapter } from "../types.ts";
 import { BrickLinkClient } from "./client.ts";
 import { bricklinkManifest } from "./manifest.ts";
@@ -28,13 +29,19 @@ export const bricklinkAdapter: MarketplaceAdapter<BrickLinkCheckpoint> = {
   },
   async fetchOrderPage(ctx, req) {
     const c = client(ctx);
-    const open = await c.getOrders({ direction: "in" });
-    const filed = req.includeArchived ? await c.getOrders({ direction: "in", filed: true }) : [];
-    const byId = new Map([...open, ...filed].map((o) => [o.order_id, o]));
-    const summaries = [...byId.values()]
+    const open = await c.getOrderEntries({ direction: "in" });
+    const filed = req.includeArchived
+      ? await c.getOrderEntries({ direction: "in", filed: true })
+      : { ok: [], unreadable: [] };
+    const byId = new Map([...open.ok, ...filed.ok].map((o) => [o.order_id, o]));
+    const read = [...byId.values()]
       .sort((a, b) => a.date_status_changed.localeCompare(b.date_status_changed))
       .map(mapSummary);
-    const newest = summaries.at(-1)?.changeMarker ?? null;
+    const newest = read.at(-1)?.changeMarker ?? null;
+    const summaries = [
+      ...read,
+      ...unreadableSummaries(ctx, "BrickLink", [...open.unreadable, ...filed.unreadable]),
+    ];
     const previous = req.checkpoint?.newestChange ?? null;
     return {
       summaries,

@@ -2,6 +2,7 @@ import { createHmac } from "node:crypto";
 import OAuth from "oauth-1.0a";
 import type { z } from "zod";
 import { MarketplaceError, type MarketplaceErrorKind } from "../../core/errors.ts";
+import { type Entries, entriesOf } from "../entries.ts";
 import type { AdapterContext } from "../types.ts";
 import {
   type BrickLinkInventory,
@@ -220,6 +221,19 @@ export class BrickLinkClient {
     if (q.status) query.status = q.status;
     if (q.filed !== undefined) query.filed = String(q.filed);
     return this.call("listOrders", "GET", "/orders", { query, schema: brickLinkOrderSummarySchema.array() });
+  }
+
+  /** The same list, read entry by entry: an entry of an unknown shape is reported, not fatal. */
+  getOrderEntries(
+    q: { direction?: "in" | "out"; status?: string; filed?: boolean } = {},
+  ): Promise<Entries<BrickLinkOrderSummary>> {
+    const query: Record<string, string> = { direction: q.direction ?? "in" };
+    if (q.status) query.status = q.status;
+    if (q.filed !== undefined) query.filed = String(q.filed);
+    return this.call("listOrders", "GET", "/orders", {
+      query,
+      schema: entriesOf(brickLinkOrderSummarySchema, "order_id"),
+    });
   }
 
   /** https://www.bricklink.com/v3/api.page?page=get-order */

@@ -138,6 +138,28 @@ describe("BrickLink order sync against the simulator", () => {
     expect(r2).toMatchObject({ state: "completed", created: 1 });
   });
 
+  it("one list entry of a shape we do not know fails only its own order, naming the field", async () => {
+    const good = sim.control.createOrder();
+    const bad = sim.control.createOrder();
+    const o = sim.control.state.orders.get(bad)!.order as unknown as Record<string, unknown>;
+    const was = o.date_status_changed;
+    o.date_status_changed = 1_767_225_600; // a number where BrickLink sends a date string
+    try {
+      const { run } = await sync();
+      expect(run.state).toBe("completed_with_errors");
+      expect(await findOrderId(ctx.db, accountId, `BL-${good}`)).not.toBeNull();
+      expect(run.failures).toEqual([
+        expect.objectContaining({ externalId: String(bad), kind: "contract_changed" }),
+      ]);
+      expect(run.failures[0]!.reason).toMatch(/date_status_changed/);
+    } finally {
+      o.date_status_changed = was;
+    }
+    const { run } = await sync();
+    expect(run.state).toBe("completed");
+    expect(await findOrderId(ctx.db, accountId, `BL-${bad}`)).not.toBeNull();
+  });
+
   it("cancels a run in the middle", async () => {
     const ids = Array.from({ length: 6 }, () => sim.control.createOrder());
     sim.control.fault("slow", 12, { delayMs: 150, path: "/orders/" });

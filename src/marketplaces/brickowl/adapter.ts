@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { MarketplaceError } from "../../core/errors.ts";
+import { type UnreadableEntry, unreadableSummaries } from "../entries.ts";
 import type { AdapterContext, MarketplaceAdapter } from "../types.ts";
 import { BrickOwlClient, LIST_LIMIT } from "./client.ts";
 import { brickowlManifest } from "./manifest.ts";
@@ -52,13 +53,21 @@ export function listingStart(cp: BrickOwlCheckpoint, now: Date): number {
  * so nothing beyond the limit is lost. A status with more orders than the limit still loses its
  * oldest: that is logged.
  */
-async function listAll(ctx: AdapterContext, c: BrickOwlClient, orderTime: number | undefined) {
-  const first = await c.listOrders({ orderTime, limit: LIST_LIMIT });
-  if (first.length < LIST_LIMIT) return first;
-  const byId = new Map<string, BrickOwlOrderListEntry>(first.map((e) => [e.order_id, e]));
+async function listAll(
+  ctx: AdapterContext,
+  c: BrickOwlClient,
+  orderTime: number | undefined,
+): Promise<{ list: BrickOwlOrderListEntry[]; unreadable: UnreadableEntry[] }> {
+  const first = await c.listOrderEntries({ orderTime, limit: LIST_LIMIT });
+  if (first.ok.length + first.unreadable.length < LIST_LIMIT)
+    return { list: first.ok, unreadable: first.unreadable };
+  const byId = new Map<string, BrickOwlOrderListEntry>(first.ok.map((e) => [e.order_id, e]));
+  const unreadable = new Map(first.unreadable.map((u) => [u.id ?? u.problem, u]));
   for (const id of Object.keys(BRICKOWL_STATUSES)) {
-    const part = await c.listOrders({ orderTime, status: Number(id), limit: LIST_LIMIT });
-    if (part.length >= LIST_LIMIT) {
+    const entries = await c.listOrderEntries({ orderTime, status: Number(id), limit: LIST_LIMIT });
+    const part = entries.ok;
+    for (const u of entries.unreadable) unreadable.set(u.id ?? u.problem, u);
+    if (part.length + entries.unreadable.length >= LIST_LIMIT) {
       ctx.logger.warn(
         { status: BRICKOWL_STATUSES[Number(id)], limit: LIST_LIMIT },
         "BrickOwl lists at most 5,000 orders per status: the oldest orders of this status are out of reach",
@@ -66,7 +75,7 @@ async function listAll(ctx: AdapterContext, c: BrickOwlClient, orderTime: number
     }
     for (const e of part) byId.set(e.order_id, e);
   }
-  return [...byId.values()];
+  return { list: [...byId.values()], unreadable: [...unreadable.values()] };
 }
 
 export const brickowlAdapter: MarketplaceAdapter<BrickOwlCheckpoint> = {
@@ -93,7 +102,7 @@ export const brickowlAdapter: MarketplaceAdapter<BrickOwlCheckpoint> = {
     const c = client(ctx);
     const now = ctx.clock.now();
     const since = req.mode === "full" || !req.checkpoint ? undefined : listingStart(req.checkpoint, now);
-    const list = await listAll(ctx, c, since);
+    const { list, unreadable } = await listAll(ctx, c, since);
     // Oldest first, so a run that stops part-way has stored the older orders.
     list.sort(
       (a, b) =>
@@ -109,7 +118,7 @@ export const brickowlAdapter: MarketplaceAdapter<BrickOwlCheckpoint> = {
       if (!CLOSED_STATUS_IDS.has(e.status_id) && (oldestOpen === null || t < oldestOpen)) oldestOpen = t;
     }
     return {
-      summaries: list.map(mapSummary),
+      summaries: [...list.map(mapSummary), ...unreadableSummaries(ctx, "BrickOwl", unreadable)],
       checkpoint: { newestOrderTime: newest, oldestOpenOrderTime: oldestOpen },
       done: true,
       total: list.length,

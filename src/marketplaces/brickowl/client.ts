@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { MarketplaceError, type MarketplaceErrorKind } from "../../core/errors.ts";
+import { type Entries, entriesOf } from "../entries.ts";
 import type { AdapterContext } from "../types.ts";
 import {
   type BrickOwlInventoryLot,
@@ -153,6 +154,24 @@ export class BrickOwlClient {
   }
 
   /** order/list: at most `limit` orders with order time ≥ `orderTime`, newest first; no paging. */
+  /** The same list, read entry by entry: an entry of an unknown shape is reported, not fatal. */
+  listOrderEntries(
+    q: { orderTime?: number; status?: number | string; limit?: number } = {},
+  ): Promise<Entries<BrickOwlOrderListEntry>> {
+    return this.call(
+      "listOrders",
+      "GET",
+      "order/list",
+      {
+        list_type: "store",
+        limit: q.limit ?? LIST_LIMIT,
+        order_time: q.orderTime,
+        status: q.status,
+      },
+      entriesOf(boOrderListEntrySchema, "order_id"),
+    );
+  }
+
   listOrders(
     q: { orderTime?: number; status?: number | string; limit?: number } = {},
   ): Promise<BrickOwlOrderListEntry[]> {
