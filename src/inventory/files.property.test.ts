@@ -235,7 +235,7 @@ const csvRow = fc.record({
 
 const quote = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
 const toCsv = (cols: string[], rows: string[][]) =>
-  [cols, ...rows].map((r) => r.map(quote).join(",")).join("\r\n") + "\r\n";
+  `${[cols, ...rows].map((r) => r.map(quote).join(",")).join("\r\n")}\r\n`;
 
 type CsvMutation = (cols: string[], rows: string[][], a: number, b: number, v: string) => void;
 const csvMutations: Record<string, CsvMutation> = {

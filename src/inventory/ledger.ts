@@ -21,8 +21,11 @@ export interface StockPushPayload {
    * the same transaction that marks the push sent.
    */
   landed?: boolean;
-  /** When a read-back first could not explain the lot's quantity (ISO time). */
-  unexplainedSince?: string;
+  /**
+   * A read-back that could not explain the lot's quantity: the quantity seen, since when it has
+   * been seen unchanged, and when the first such read-back was (ISO times).
+   */
+  unexplained?: { since: string; seen: number; first: string };
 }
 
 export interface LedgerEntry {

@@ -43,7 +43,12 @@ export function stockPushHandler(db: import("../db/connection.ts").DbOrTx): Outb
         if (from === null || now !== from) {
           // Either a sale there is not synced in yet (the next sync explains it: look again then), or
           // the lot was changed by hand: after a while it is left to a person.
-          const since = payload.unexplainedSince ?? actx.clock.now().toISOString();
+          // While the lot keeps moving (sales still coming in), the wait starts again; only the same
+          // unexplained quantity, still there after a sync that began after it was seen, needs a person.
+          const at = actx.clock.now().toISOString();
+          const prev = payload.unexplained;
+          const since = prev && prev.seen === now ? prev.since : at;
+          const first = prev?.first ?? at;
           const [syncedSince] = await db
             .select({ id: syncRuns.id })
             .from(syncRuns)
@@ -58,8 +63,8 @@ export function stockPushHandler(db: import("../db/connection.ts").DbOrTx): Outb
             )
             .limit(1);
           const waiting =
-            !syncedSince && actx.clock.now().getTime() - Date.parse(since) < UNEXPLAINED_WINDOW_MS;
-          await p.saveProgress({ ...payload, unexplainedSince: since });
+            !syncedSince && actx.clock.now().getTime() - Date.parse(first) < UNEXPLAINED_WINDOW_MS;
+          await p.saveProgress({ ...payload, unexplained: { since, seen: now, first } });
           throw new MarketplaceError(waiting ? "transient" : "contract_changed", {
             marketplace: adapter.manifest.id,
             operation: "pushStockDelta",
@@ -73,7 +78,7 @@ export function stockPushHandler(db: import("../db/connection.ts").DbOrTx): Outb
         ...payload,
         expectFrom: listing.quantitySeen,
         ambiguous: false,
-        unexplainedSince: undefined,
+        unexplained: undefined,
       };
       await p.saveProgress(payload);
       const [lot] = await db
