@@ -66,7 +66,10 @@ function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
     if (state === "completed" && Number(e.created) + Number(e.updated) > 0)
       toast(`Sync complete: ${e.created} new, ${e.updated} changed orders`);
     else if (state === "completed_with_errors")
-      toast(`Sync finished with ${e.failed} failed orders — see Integrations`, "error");
+      toast(
+        `Sync finished with ${e.failed} failed order${e.failed === 1 ? "" : "s"} — see Integrations`,
+        "error",
+      );
     else if (state === "failed") toast("A sync failed — see Integrations", "error");
   });
   useLive((e) => {
