@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { bearer, seedAccount, testApi } from "../../test/helpers/http.ts";
 import { fakeStore } from "../marketplaces/testing/fake.ts";
+import { type Path, paths } from "../marketplaces/testing/mutations.ts";
 import type { RouteDef } from "./route.ts";
 
 /**
@@ -261,15 +262,6 @@ function fieldsOf(schema: unknown): string[] {
 }
 
 type Json = unknown;
-type Path = (string | number)[];
-function paths(v: Json, at: Path = []): Path[] {
-  const out: Path[] = [];
-  if (Array.isArray(v)) {
-    for (const [i, x] of v.entries()) out.push([...at, i], ...paths(x, [...at, i]));
-  } else if (v && typeof v === "object")
-    for (const [k, x] of Object.entries(v)) out.push([...at, k], ...paths(x, [...at, k]));
-  return out;
-}
 const DELETE = Symbol("delete");
 function mutate(base: Json, path: Path, value: unknown): Json {
   const copy = structuredClone(base);
@@ -312,7 +304,7 @@ function bodyArbitrary(r: RouteDef): fc.Arbitrary<string | undefined> {
         .tuple(fc.nat(), fc.oneof(fc.constant<unknown>(DELETE), nastyValue), fc.boolean())
         .map(([n, value, proto]) => {
           const base = example();
-          const all = paths(base);
+          const all = paths(base as Parameters<typeof paths>[0]);
           const text = JSON.stringify(mutate(base, all[n % all.length] ?? [], value) ?? {});
           // A prototype key beside the fields.
           return proto && text.startsWith("{") ? `{"__proto__":{"polluted":true},${text.slice(1)}` : text;

@@ -46,6 +46,16 @@ type Params = Record<string, string | number | undefined>;
  * BrickOwl API v1: one API key, sent as a query parameter on GET and in a form-encoded body on POST;
  * bare JSON answers; errors as `{"error":{"status":"…"}}`.
  */
+interface OrderListQuery {
+  orderTime?: number;
+  status?: number | string;
+  limit?: number;
+}
+
+function listParams(q: OrderListQuery) {
+  return { list_type: "store", limit: q.limit ?? LIST_LIMIT, order_time: q.orderTime, status: q.status };
+}
+
 export class BrickOwlClient {
   constructor(
     private readonly ctx: Pick<
@@ -154,38 +164,18 @@ export class BrickOwlClient {
   }
 
   /** order/list: at most `limit` orders with order time ≥ `orderTime`, newest first; no paging. */
-  /** The same list, read entry by entry: an entry of an unknown shape is reported, not fatal. */
-  listOrderEntries(
-    q: { orderTime?: number; status?: number | string; limit?: number } = {},
-  ): Promise<Entries<BrickOwlOrderListEntry>> {
-    return this.call(
-      "listOrders",
-      "GET",
-      "order/list",
-      {
-        list_type: "store",
-        limit: q.limit ?? LIST_LIMIT,
-        order_time: q.orderTime,
-        status: q.status,
-      },
-      entriesOf(boOrderListEntrySchema, "order_id"),
-    );
+  listOrders(q: OrderListQuery = {}): Promise<BrickOwlOrderListEntry[]> {
+    return this.call("listOrders", "GET", "order/list", listParams(q), boOrderListEntrySchema.array());
   }
 
-  listOrders(
-    q: { orderTime?: number; status?: number | string; limit?: number } = {},
-  ): Promise<BrickOwlOrderListEntry[]> {
+  /** The same list, read entry by entry: an entry of an unknown shape is reported, not fatal. */
+  listOrderEntries(q: OrderListQuery = {}): Promise<Entries<BrickOwlOrderListEntry>> {
     return this.call(
       "listOrders",
       "GET",
       "order/list",
-      {
-        list_type: "store",
-        limit: q.limit ?? LIST_LIMIT,
-        order_time: q.orderTime,
-        status: q.status,
-      },
-      boOrderListEntrySchema.array(),
+      listParams(q),
+      entriesOf(boOrderListEntrySchema, "order_id"),
     );
   }
 
