@@ -114,6 +114,17 @@ export const orderInputSchema = z.object({
   raw: z.unknown(),
 });
 export type OrderInput = z.input<typeof orderInputSchema>;
+
+/** Where a mapped order does not fit the unified model (the field and why), or null when it fits. */
+export function unifiedOrderProblem(order: OrderInput): { field: string; message: string } | null {
+  const r = orderInputSchema.safeParse(order);
+  if (r.success) return null;
+  const issue = r.error.issues[0]!;
+  return {
+    field: issue.path.join(".") || "order",
+    message: `does not fit the unified order: ${issue.message}`,
+  };
+}
 export type UnifiedOrder = z.output<typeof orderInputSchema>;
 
 /** What an incremental sync compares before deciding to fetch details. */

@@ -6,7 +6,7 @@ import {
   type OrderInput,
   type OrderLineInput,
   type OrderSummary,
-  orderInputSchema,
+  unifiedOrderProblem,
 } from "../../core/order.ts";
 import { type PaymentStatus, statusMapper } from "../../core/status.ts";
 import type { MarketplaceLot } from "../types.ts";
@@ -268,11 +268,9 @@ export function mapOrder(o: BrickLinkOrder, items: BrickLinkOrderItem[][]): Orde
 
 /** The last guard: an order that does not fit the unified model is a contract change, named by field. */
 function checked(order: OrderInput): OrderInput {
-  const r = orderInputSchema.safeParse(order);
-  if (r.success) return order;
-  const issue = r.error.issues[0]!;
-  const field = issue.path.join(".") || "order";
-  throw contract(field, `does not fit the unified order: ${issue.message}`);
+  const problem = unifiedOrderProblem(order);
+  if (problem) throw contract(problem.field, problem.message);
+  return order;
 }
 
 /** A BrickLink store lot in unified terms (remarks are the bin location, as on order lines). */
