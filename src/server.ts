@@ -1,7 +1,7 @@
 import { count } from "drizzle-orm";
 import { ensureOperatorToken } from "./auth/tokens.ts";
 import type { Settings } from "./config.ts";
-import { type AppContext, createContext } from "./context.ts";
+import { type AppContext, type ContextOverrides, createContext } from "./context.ts";
 import { users } from "./db/schema.ts";
 import { pauseDemoConnections, startDemo } from "./demo.ts";
 import { defaultDeps } from "./http/default-deps.ts";
@@ -19,13 +19,16 @@ export interface RunningServer {
 }
 
 /** Starts the parts of Orderhub this process runs. Web and worker roles need PostgreSQL to run apart. */
-export async function startServer(settings: Settings, opts: { role: Role }): Promise<RunningServer> {
+export async function startServer(
+  settings: Settings,
+  opts: { role: Role; context?: ContextOverrides },
+): Promise<RunningServer> {
   if (opts.role !== "all" && !settings.databaseUrl) {
     throw new Error(
       `--role ${opts.role} needs DATABASE_URL: separate web and worker processes share a PostgreSQL database (PGlite has one owner)`,
     );
   }
-  const ctx = await createContext(settings);
+  const ctx = await createContext(settings, opts.context);
   const runWorker = opts.role !== "web";
   const runWeb = opts.role !== "worker";
   let queue: JobQueue | null = null;

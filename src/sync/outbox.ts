@@ -184,6 +184,7 @@ export async function dispatchOutbox(
           await handler.onSent?.(tx, { ...row, payload }, at);
         });
         result.sent++;
+        ctx.logger.debug({ outboxId: row.id, kind: row.kind, attempts: row.attempts }, "push sent");
         await ctx.events.publish(row.accountId, {
           type: "push.updated",
           pushId: row.id,
@@ -221,6 +222,10 @@ export async function dispatchOutbox(
             })
             .where(eq(outbox.id, row.id));
           result.retried++;
+          ctx.logger.info(
+            { outboxId: row.id, kind: row.kind, attempts: row.attempts, delayMs: delay, reason: message },
+            "push will be tried again",
+          );
           await ctx.events.publish(row.accountId, {
             type: "push.updated",
             pushId: row.id,

@@ -1,6 +1,9 @@
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { SecretRegistry } from "../../src/core/secrets.ts";
 import { insertConnection } from "../../src/db/repos/connections.ts";
+import { createLogger } from "../../src/logger.ts";
 import {
   type BrickLinkSimulator,
   startBrickLinkSimulator,
@@ -11,7 +14,7 @@ import {
 } from "../../src/marketplaces/brickowl/simulator/server.ts";
 import { type RunningServer, startServer } from "../../src/server.ts";
 import { testSettings } from "../helpers/db.ts";
-import { hasChromium, launch, shot } from "./browser.ts";
+import { hasChromium, launch, SHOTS, shot } from "./browser.ts";
 
 let server: RunningServer;
 let bl: BrickLinkSimulator;
@@ -24,8 +27,17 @@ beforeAll(async () => {
   if (!hasChromium) return;
   bl = await startBrickLinkSimulator({ seed: 41, orders: 40, start: new Date(Date.now() - 40 * 3_600_000) });
   bo = await startBrickOwlSimulator({ seed: 41, orders: 25, start: new Date(Date.now() - 30 * 3_600_000) });
-  server = await startServer({ ...testSettings({ logLevel: "warn" }), port: 0 }, { role: "all" });
   browser = await launch();
+  // The server's whole log goes to a file; a failing test prints its end (see `explainFailure`).
+  writeFileSync(LOG, "");
+  const secrets = new SecretRegistry();
+  const logger = createLogger({
+    level: "debug",
+    pretty: false,
+    registry: secrets,
+    destination: { write: (line) => appendFileSync(LOG, line) },
+  });
+  server = await startServer({ ...testSettings(), port: 0 }, { role: "all", context: { logger, secrets } });
   page = await browser.newPage({ viewport: { width: 1366, height: 860 } });
   // `dom()` for the predicates below (see its declaration).
   await page.addInitScript(() => {
@@ -44,6 +56,25 @@ afterAll(async () => {
   await bl?.close();
   await bo?.close();
 });
+
+const LOG = `${SHOTS}/server.log`;
+
+/** On a failure: the pushes and runs the server holds, and the end of its log. */
+async function explainFailure() {
+  const db = server.ctx.database.sql;
+  const pushes = await db.executeSql(
+    "select id, kind, status, attempts, next_attempt_at, last_error, payload from outbox order by id",
+  );
+  const jobs = await db.executeSql(
+    "select name, state, retry_count, start_after, created_on, completed_on from pgboss.job order by created_on desc limit 15",
+  );
+  const tail = readFileSync(LOG, "utf8").trimEnd().split("\n").slice(-60);
+  console.log(
+    `pushes:\n${JSON.stringify(pushes.rows, null, 1)}\njobs:\n${JSON.stringify(jobs.rows, null, 1)}\nserver log (last 60 lines of ${LOG}):\n${tail.join("\n")}`,
+  );
+}
+
+beforeEach(({ onTestFailed }) => onTestFailed(explainFailure));
 
 const rows = () => page.locator("table.orders tbody tr[data-order]");
 
@@ -207,19 +238,27 @@ describe.skipIf(!hasChromium)("the web UI in Chromium", () => {
     await page.getByLabel("Marketplace").selectOption("brickowl");
     await page.getByLabel("Status").selectOption("processing");
     await page.waitForURL(/status=processing/);
-    await page.waitForFunction(() => dom().querySelectorAll("table.orders tbody tr[data-order]").length >= 2);
-    const numbers = [
-      (await rows().nth(0).getAttribute("data-order"))!,
-      (await rows().nth(1).getAttribute("data-order"))!,
-    ];
+    // The rows of the filtered answer, not the ones still shown while it loads.
+    await page.waitForFunction(() => {
+      if (dom().querySelectorAll(".table-wrap[aria-busy='true']").length > 0) return false;
+      const cells = Array.from(dom().querySelectorAll("table.orders tbody tr[data-order] td.col-status"));
+      return cells.length >= 2 && cells.every((c) => c.textContent?.startsWith("Processing"));
+    });
     await rows().nth(0).getByRole("checkbox").click();
     await rows().nth(1).getByRole("checkbox").click();
+    const numbers = await page
+      .locator("table.orders tbody tr.selected")
+      .evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-order")!));
+    expect(numbers).toHaveLength(2);
     await page.getByRole("button", { name: "Mark shipped…" }).click();
     await waitForDialog(/Mark 2 orders shipped/);
     await page.getByLabel("Tracking number").fill("RR123456789GB");
     await page.getByRole("button", { name: "Review…" }).click();
     await page.getByText("This will be sent:").waitFor();
-    expect(await page.locator(".plan").textContent()).toContain("BrickOwl: tracking RR123456789GB");
+    const plan = (await page.locator(".plan").textContent())!;
+    expect(plan).toContain("BrickOwl: tracking RR123456789GB");
+    // What the review names is what was selected.
+    expect(plan.match(/BO-\d+/g)?.sort()).toEqual([...numbers].sort());
     await shot(page, "11-ship-review");
     await page.getByRole("button", { name: "Send to marketplaces" }).click();
     await page.getByText(/Marked 2 orders shipped/).waitFor();

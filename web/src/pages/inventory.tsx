@@ -3,6 +3,7 @@ import { api, type Connection } from "../api.ts";
 import { Dialog, ErrorText, toast } from "../components/ui.tsx";
 import { formatDateTime, marketplaceName } from "../format.ts";
 import { useLive } from "../live.ts";
+import { useNewest } from "../newest.ts";
 
 interface Lot {
   id: number;
@@ -76,21 +77,25 @@ export function InventoryPage({ userRole }: { userRole: string }) {
   const [busy, setBusy] = useState(false);
   const owner = userRole === "owner";
 
+  const begin = useNewest();
   const load = useCallback(async () => {
+    const isNewest = begin();
     try {
       const q = new URLSearchParams({ limit: "200" });
       if (search) q.set("search", search);
-      setLots(await api<{ lots: Lot[]; total: number }>("GET", `/api/inventory/lots?${q}`));
-      const [p, f] = await Promise.all([
+      const [l, p, f] = await Promise.all([
+        api<{ lots: Lot[]; total: number }>("GET", `/api/inventory/lots?${q}`),
         api<{ pushes: PushRow[] }>("GET", "/api/pushes?state=pending&limit=200"),
         api<{ pushes: PushRow[] }>("GET", "/api/pushes?state=failed&limit=200"),
       ]);
+      if (!isNewest()) return;
+      setLots(l);
       setPushes([...p.pushes, ...f.pushes].filter((x) => x.kind === "stock"));
       setError(null);
     } catch (err) {
-      setError(err);
+      if (isNewest()) setError(err);
     }
-  }, [search]);
+  }, [search, begin]);
   useEffect(() => {
     const t = setTimeout(() => void load(), 200);
     return () => clearTimeout(t);
@@ -309,9 +314,12 @@ function LotDrawer({ id, onClose }: { id: number; onClose: () => void }) {
   const [d, setD] = useState<LotDetail | null>(null);
   const [by, setBy] = useState("");
   const [reason, setReason] = useState("");
+  const begin = useNewest();
   const load = useCallback(async () => {
-    setD(await api<LotDetail>("GET", `/api/inventory/lots/${id}`));
-  }, [id]);
+    const isNewest = begin();
+    const lot = await api<LotDetail>("GET", `/api/inventory/lots/${id}`);
+    if (isNewest()) setD(lot);
+  }, [id, begin]);
   useEffect(() => {
     void load();
   }, [load]);

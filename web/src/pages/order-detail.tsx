@@ -4,6 +4,7 @@ import { ShipDialog } from "../components/ship-dialog.tsx";
 import { CopyButton, ErrorText, StatusBadge, toast } from "../components/ui.tsx";
 import { formatDateTime, marketplaceName, STATUS_LABELS } from "../format.ts";
 import { useLive } from "../live.ts";
+import { useNewest } from "../newest.ts";
 
 const EVENT_TEXT: Record<string, (d: Record<string, unknown>) => string> = {
   created: () => "Order imported",
@@ -28,14 +29,18 @@ function sourceText(s: string): string {
 export function OrderDrawer({ id, onClose }: { id: string; onClose: () => void }) {
   const [o, setO] = useState<OrderDetail | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const begin = useNewest();
   const load = useCallback(async () => {
+    const isNewest = begin();
     try {
-      setO((await api<{ order: OrderDetail }>("GET", `/api/orders/${encodeURIComponent(id)}`)).order);
+      const { order } = await api<{ order: OrderDetail }>("GET", `/api/orders/${encodeURIComponent(id)}`);
+      if (!isNewest()) return;
+      setO(order);
       setError(null);
     } catch (err) {
-      setError(err);
+      if (isNewest()) setError(err);
     }
-  }, [id]);
+  }, [id, begin]);
   useEffect(() => {
     setO(null);
     void load();

@@ -82,4 +82,39 @@ describe("orders table", () => {
     fireEvent.click(screen.getByRole("button", { name: "Select all 250 matching the filter" }));
     expect(screen.getByText("250 selected")).toBeTruthy();
   });
+
+  it("shows the answer to the filter on screen when an older answer arrives last", async () => {
+    // The unfiltered list answers slowly; the filtered one at once. The slow answer must not win.
+    let releaseSlow: () => void = () => {};
+    const slow = new Promise<void>((r) => {
+      releaseSlow = r;
+    });
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (url: string) => {
+        calls.push(url);
+        const shipped = url.includes("status=shipped");
+        if (!shipped) await slow;
+        const rows = shipped
+          ? [order(7, { number: "BO-7", status: "shipped", rawStatus: "Shipped" })]
+          : [1, 2, 3].map((i) => order(i));
+        return new Response(JSON.stringify({ orders: rows, total: rows.length, page: 1, pageSize: 100 }), {
+          status: 200,
+        });
+      }),
+    );
+    render(<OrdersPage />);
+    await act(async () => {
+      fireEvent.change(screen.getByLabelText("Status"), { target: { value: "shipped" } });
+    });
+    await screen.findByText("BO-7");
+    await act(async () => {
+      releaseSlow();
+      await slow;
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(screen.queryByText("BL-1001")).toBeNull();
+    expect(screen.getByText("BO-7")).toBeTruthy();
+    expect(document.querySelector(".table-wrap")?.getAttribute("aria-busy")).toBe("false");
+  });
 });

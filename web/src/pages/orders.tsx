@@ -5,6 +5,7 @@ import { ShipDialog } from "../components/ship-dialog.tsx";
 import { ErrorText, StatusBadge, toast } from "../components/ui.tsx";
 import { formatDateTime, MARKETPLACES, marketplaceName, STATUS_LABELS } from "../format.ts";
 import { useLive } from "../live.ts";
+import { useNewest } from "../newest.ts";
 import { setParams, useLocation } from "../router.ts";
 import { OrderDrawer } from "./order-detail.tsx";
 
@@ -50,18 +51,25 @@ export function OrdersPage() {
   const searchRef = useRef<HTMLInputElement>(null);
   const openId = search.get("order");
 
+  // Answers can arrive out of order (a live refresh started before the filter changed, a slow page):
+  // only the newest request's answer is shown, so the table always matches the filter on screen.
+  const begin = useNewest();
   const load = useCallback(async () => {
+    const isNewest = begin();
     setLoading(true);
     try {
       const res = await api<OrderList>("GET", `/api/orders?${queryString}`);
+      if (!isNewest()) return;
       setData(res);
       setError(null);
     } catch (err) {
-      setError(err);
+      if (isNewest()) setError(err);
     } finally {
-      setLoading(false);
+      if (isNewest()) setLoading(false);
     }
-  }, [queryString]);
+  }, [queryString, begin]);
+  const loadNow = useRef(load);
+  loadNow.current = load;
   useEffect(() => {
     void load();
   }, [load]);
@@ -80,7 +88,8 @@ export function OrdersPage() {
       changed.current = new Set();
       setFlash(ids);
       setTimeout(() => setFlash((f) => (f === ids ? new Set() : f)), 2500);
-      void load();
+      // The filter shown now, not the one in force when the events came.
+      void loadNow.current();
     }, 300);
   });
 

@@ -3,6 +3,7 @@ import { api, type Connection, type SyncRun } from "../api.ts";
 import { ErrorText } from "../components/ui.tsx";
 import { duration, formatDateTime } from "../format.ts";
 import { useLive } from "../live.ts";
+import { useNewest } from "../newest.ts";
 import { setParams, useLocation } from "../router.ts";
 
 const STATE_TEXT: Record<string, string> = {
@@ -22,16 +23,20 @@ export function SyncLogPage() {
   const [conns, setConns] = useState<Connection[]>([]);
   const [error, setError] = useState<unknown>(null);
   const [open, setOpen] = useState<number | null>(null);
+  const begin = useNewest();
   const load = useCallback(async () => {
+    const isNewest = begin();
     try {
       const q = new URLSearchParams({ limit: "200" });
       if (connectionId) q.set("connectionId", connectionId);
-      setRuns((await api<{ runs: SyncRun[] }>("GET", `/api/sync-runs?${q}`)).runs);
+      const { runs } = await api<{ runs: SyncRun[] }>("GET", `/api/sync-runs?${q}`);
+      if (!isNewest()) return;
+      setRuns(runs);
       setError(null);
     } catch (err) {
-      setError(err);
+      if (isNewest()) setError(err);
     }
-  }, [connectionId]);
+  }, [connectionId, begin]);
   useEffect(() => {
     void load();
   }, [load]);
