@@ -18,7 +18,7 @@ export const onPostgres = Boolean(process.env.ORDERHUB_TEST_DATABASE_URL);
 export async function testDatabase(): Promise<Database> {
   const url = process.env.ORDERHUB_TEST_DATABASE_URL;
   if (url) {
-    const name = `orderhub_t_${randomBytes(6).toString("hex")}`;
+    const name = `${inject("pgPrefix")}${randomBytes(6).toString("hex")}`;
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
     await admin.query(`create database "${name}" template "${inject("pgTemplate")}"`);

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import pg from "pg";
@@ -28,23 +28,32 @@ export default async function setup(project: TestProject) {
   const url = process.env.ORDERHUB_TEST_DATABASE_URL;
   if (url) {
     const tpl = `orderhub_tpl_${hash}`;
+    // This run's databases share a prefix of their own: the teardown drops only those, so runs on
+    // one server at the same time leave each other alone.
+    const prefix = `orderhub_t_${randomBytes(4).toString("hex")}_`;
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
-    const exists = await admin.query("select 1 from pg_database where datname = $1", [tpl]);
-    if (exists.rowCount === 0) {
-      await admin.query(`create database "${tpl}"`);
-      const u = new URL(url);
-      u.pathname = `/${tpl}`;
-      const database = await openDatabase({ databaseUrl: u.toString(), poolSize: 2 });
-      await runMigrations(database);
-      await database.close();
+    // One run builds a missing template; another starting meanwhile waits, then clones it.
+    await admin.query("select pg_advisory_lock(hashtext($1))", [tpl]);
+    try {
+      const exists = await admin.query("select 1 from pg_database where datname = $1", [tpl]);
+      if (exists.rowCount === 0) {
+        await admin.query(`create database "${tpl}"`);
+        const u = new URL(url);
+        u.pathname = `/${tpl}`;
+        const database = await openDatabase({ databaseUrl: u.toString(), poolSize: 2 });
+        await runMigrations(database);
+        await database.close();
+      }
+    } finally {
+      await admin.end();
     }
-    await admin.end();
     project.provide("pgTemplate", tpl);
+    project.provide("pgPrefix", prefix);
     return async () => {
       const a = new pg.Client({ connectionString: url });
       await a.connect();
-      const left = await a.query("select datname from pg_database where datname like 'orderhub_t_%'");
+      const left = await a.query("select datname from pg_database where starts_with(datname, $1)", [prefix]);
       for (const r of left.rows)
         await a.query(`drop database if exists "${r.datname}" with (force)`).catch(() => {});
       await a.end();
@@ -69,6 +78,8 @@ export default async function setup(project: TestProject) {
 declare module "vitest" {
   export interface ProvidedContext {
     pgTemplate: string;
+    /** Names of this run's PostgreSQL test databases start with it. */
+    pgPrefix: string;
     pgliteTemplate: string;
   }
 }

@@ -12,8 +12,8 @@ import type { BrickLinkSimulator } from "../../src/marketplaces/bricklink/simula
 /** A fresh PostgreSQL database cloned from the migrated template; `drop` removes it. */
 export async function freshPgDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
   const base = process.env.ORDERHUB_TEST_DATABASE_URL!;
-  // The orderhub_t_ prefix lets the global teardown remove it if this file dies early.
-  const name = `orderhub_t_load_${randomBytes(5).toString("hex")}`;
+  // The run's prefix lets the global teardown remove it if this file dies early.
+  const name = `${inject("pgPrefix")}load_${randomBytes(5).toString("hex")}`;
   const admin = new pg.Client({ connectionString: base });
   await admin.connect();
   await admin.query(`create database "${name}" template "${inject("pgTemplate")}"`);
