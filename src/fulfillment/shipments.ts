@@ -8,7 +8,7 @@ import { connections, orderEvents, orders, outbox } from "../db/schema.ts";
 import type { JobQueue } from "../jobs/queue.ts";
 import { getAdapter } from "../marketplaces/registry.ts";
 import type { MarketplaceManifest } from "../marketplaces/types.ts";
-import type { OutboxHandler, OutboxRow } from "../sync/outbox.ts";
+import { type OutboxHandler, type OutboxRow, requestDispatch } from "../sync/outbox.ts";
 
 /** One marketplace call of a fulfilment push; a push runs its steps in order and remembers progress. */
 export type Step =
@@ -288,9 +288,8 @@ export async function shipOrders(ctx: AppContext, queue: JobQueue, input: ShipIn
       });
       Object.assign(out[i]!, res);
     }
-    await queue.send("outbox.dispatch", {}, { tx });
   });
-  queue.nudge?.("outbox.dispatch");
+  await requestDispatch(queue);
   return out;
 }
 
@@ -346,9 +345,8 @@ export async function setMarketplaceStatus(
       });
       Object.assign(out[i]!, res);
     }
-    await queue.send("outbox.dispatch", {}, { tx });
   });
-  queue.nudge?.("outbox.dispatch");
+  await requestDispatch(queue);
   return out;
 }
 

@@ -121,7 +121,17 @@ describe("inventory with BrickLink as the ground truth", () => {
     }
     const boBefore = items.map((it) => boQty(Number(it.bl_lot_id)));
     const boWrites = bo.control.state.writes.length;
+    const dispatchesDue = async () => {
+      const { rows } = await api.ctx.database.sql.executeSql(
+        "select count(*)::int as n from pgboss.job where name = 'outbox.dispatch' and state = 'created' and start_after <= now()",
+        [],
+      );
+      return (rows[0] as { n: number }).n;
+    };
+    await api.ctx.database.sql.executeSql("delete from pgboss.job where name = 'outbox.dispatch'", []);
     await sync("brickowl");
+    // The sync asked for the pushes to go out at once (not at the worker's next sweep).
+    expect(await dispatchesDue()).toBe(1);
     await settle();
     for (const [inv, q] of expected) expect(blQty(inv)).toBe(q);
     // BrickOwl took the sale off itself: we send it nothing.

@@ -8,6 +8,7 @@ import type { JobQueue } from "../jobs/queue.ts";
 import { getAdapter } from "../marketplaces/registry.ts";
 import type { AdapterContext, MarketplaceLot } from "../marketplaces/types.ts";
 import { createBudget } from "../sync/budget.ts";
+import { requestDispatch } from "../sync/outbox.ts";
 import { queueStockPush, STOCK_KIND, writeLedger } from "./ledger.ts";
 import { applyOrdersToStock } from "./stock.ts";
 
@@ -346,10 +347,9 @@ export async function adjustLot(
       reason: input.reason,
       at: ctx.clock.now(),
     });
-    if (queue) await queue.send("outbox.dispatch", {}, { tx });
     return lot;
   });
-  queue?.nudge?.("outbox.dispatch");
+  if (queue) await requestDispatch(queue);
   return getLot(ctx, input.accountId, lot.id);
 }
 

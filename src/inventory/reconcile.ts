@@ -8,6 +8,7 @@ import { getAdapter } from "../marketplaces/registry.ts";
 import type { MarketplaceLot } from "../marketplaces/types.ts";
 import { createBudget } from "../sync/budget.ts";
 import { requestSync } from "../sync/engine.ts";
+import { requestDispatch } from "../sync/outbox.ts";
 import { queueStockPush, type StockPushPayload, writeLedger } from "./ledger.ts";
 
 export interface ReconcileResult {
@@ -235,8 +236,7 @@ export async function reconcile(
       await tx.update(inventoryLots).set({ quantity: r.quantity }).where(eq(inventoryLots.id, lot!.id));
       result.applied.created++;
     }
-    await queue.send("outbox.dispatch", {}, { tx });
   });
-  queue.nudge?.("outbox.dispatch");
+  await requestDispatch(queue);
   return result;
 }

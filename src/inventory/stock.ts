@@ -75,15 +75,15 @@ export async function applyOrdersToStock(
   tx: Tx,
   ctx: StockContext,
   orderIds: number[],
-): Promise<{ unmatched: number }> {
-  if (orderIds.length === 0) return { unmatched: 0 };
+): Promise<{ unmatched: number; pushes: number }> {
+  if (orderIds.length === 0) return { unmatched: 0, pushes: 0 };
   // Without any lot there is no stock to keep: nothing to do (and no cost for stores that keep none).
   const [anyLot] = await tx
     .select({ id: inventoryLots.id })
     .from(inventoryLots)
     .where(eq(inventoryLots.accountId, ctx.accountId))
     .limit(1);
-  if (!anyLot) return { unmatched: 0 };
+  if (!anyLot) return { unmatched: 0, pushes: 0 };
   // One stock writer per account at a time (a reconcile waits for this, or this for it).
   await tx.execute(sql`select pg_advisory_xact_lock(hashtext('stock'), ${ctx.accountId}::int)`);
   const os = await tx
@@ -95,6 +95,7 @@ export async function applyOrdersToStock(
     .from(orderLines)
     .where(and(eq(orderLines.accountId, ctx.accountId), inArray(orderLines.orderId, orderIds)));
   let unmatched = 0;
+  let pushes = 0;
   for (const line of lines) {
     const o = os.find((x) => x.id === line.orderId)!;
     let lotId = line.lotId;
@@ -149,7 +150,7 @@ export async function applyOrdersToStock(
     }
     if (quantityDelta !== 0) {
       // A sale: the marketplace it happened on took it off itself; the others follow. A restock: everyone.
-      await queueStockPush(tx, {
+      pushes += await queueStockPush(tx, {
         accountId: ctx.accountId,
         lotId,
         delta: quantityDelta,
@@ -159,7 +160,7 @@ export async function applyOrdersToStock(
       });
     }
   }
-  return { unmatched };
+  return { unmatched, pushes };
 }
 
 /** Lines of open orders that match no lot: for the seller to link or fix. */

@@ -59,6 +59,31 @@ describe("job queue", () => {
     );
     expect(rows).toEqual([{ state: "retry" }]);
   });
+
+  it("a look-again request repeated by every sweep leaves one waiting job; an earlier time adds one", async () => {
+    const waiting = async () =>
+      (
+        await ctx.database.sql.executeSql(
+          "select start_after from pgboss.job where name = 'outbox.dispatch' and state = 'created' order by start_after",
+          [],
+        )
+      ).rows.map((r) => new Date((r as { start_after: string }).start_after).getTime());
+    const inAnHour = new Date(Date.now() + 3_600_000);
+    expect(await queue.sendUnlessWaiting("outbox.dispatch", inAnHour)).not.toBeNull();
+    for (let i = 0; i < 50; i++)
+      expect(await queue.sendUnlessWaiting("outbox.dispatch", inAnHour)).toBeNull();
+    // A later time is covered by the job already waiting (its run looks again at the end).
+    expect(
+      await queue.sendUnlessWaiting("outbox.dispatch", new Date(inAnHour.getTime() + 60_000)),
+    ).toBeNull();
+    const inAMinute = new Date(Date.now() + 60_000);
+    expect(await queue.sendUnlessWaiting("outbox.dispatch", inAMinute)).not.toBeNull();
+    expect(await waiting()).toEqual([inAMinute.getTime(), inAnHour.getTime()]);
+    // "Now" (the database's now): a waiting job due later does not cover it; one due now does.
+    expect(await queue.sendUnlessWaiting("outbox.dispatch")).not.toBeNull();
+    expect(await queue.sendUnlessWaiting("outbox.dispatch")).toBeNull();
+    expect(await waiting()).toHaveLength(3);
+  });
 });
 
 describe.skipIf(onPostgres)("jobs survive a restart (PGlite data directory)", () => {

@@ -15,7 +15,6 @@ export type JobHandler = (
 export interface SendOptions {
   /** Send inside this app transaction: the job exists only if the transaction commits. */
   tx?: Tx;
-  singletonKey?: string;
   startAfter?: Date;
   retryLimit?: number;
 }
@@ -84,10 +83,25 @@ export class JobQueue {
   async send(name: JobName, data: object, opts: SendOptions = {}): Promise<string | null> {
     return this.boss.send(name, data, {
       ...(opts.tx ? { db: this.ctx.database.executorFor(opts.tx) } : {}),
-      ...(opts.singletonKey ? { singletonKey: opts.singletonKey } : {}),
       ...(opts.startAfter ? { startAfter: opts.startAfter } : {}),
       ...(opts.retryLimit !== undefined ? { retryLimit: opts.retryLimit } : {}),
     });
+  }
+
+  /**
+   * Queues a job to start at `startAfter` (now when absent) unless one of that name already waits to
+   * start by then. For "look again" requests made over and over (after every dispatch, by the sweep,
+   * by every shipment a seller marks): they leave one waiting job, not one per request. A job already
+   * running does not count, so a request made after its data is committed is never lost: a job that
+   * has not started yet will see that data.
+   */
+  async sendUnlessWaiting(name: JobName, startAfter?: Date): Promise<string | null> {
+    const { rows } = await this.ctx.database.sql.executeSql(
+      `select 1 from ${SCHEMA}.job where name = $1 and state in ('created', 'retry') and start_after <= coalesce($2, now()) limit 1`,
+      [name, startAfter ?? null],
+    );
+    if (rows.length > 0) return null;
+    return this.send(name, {}, startAfter ? { startAfter } : {});
   }
 
   /** Registers the handler; workers poll for it only when this queue was started with `work`. */

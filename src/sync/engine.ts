@@ -15,6 +15,7 @@ import type { JobQueue } from "../jobs/queue.ts";
 import { getAdapter } from "../marketplaces/registry.ts";
 import type { AdapterContext, MarketplaceAdapter } from "../marketplaces/types.ts";
 import { createBudget } from "./budget.ts";
+import { requestDispatch } from "./outbox.ts";
 import { classify, defaultRetryPolicy, type RetryPolicy } from "./retry.ts";
 
 export { getSyncRun, listSyncRuns };
@@ -298,6 +299,7 @@ async function runClaimed(ctx: AppContext, first: SyncRunRow, opts: RunOptions):
   let nextAnalyze = Math.max(1_000, counters.created * 2);
   const store = async (batch: OrderInput[], cursor: { value: unknown } | null) => {
     counters.apiCalls = baseCalls + budget.spent;
+    let stockPushes = 0;
     const results: UpsertResult[] = await ctx.db.transaction(async (tx) => {
       const res = await upsertOrders(
         tx,
@@ -311,7 +313,7 @@ async function runClaimed(ctx: AppContext, first: SyncRunRow, opts: RunOptions):
           .select({ baselineAt: connections.baselineAt })
           .from(connections)
           .where(eq(connections.id, conn.id));
-        await applyOrdersToStock(
+        const stock = await applyOrdersToStock(
           tx,
           {
             accountId: conn.accountId,
@@ -322,6 +324,7 @@ async function runClaimed(ctx: AppContext, first: SyncRunRow, opts: RunOptions):
           },
           touched,
         );
+        stockPushes = stock.pushes;
       }
       for (const r of res) {
         if (r.outcome === "created") counters.created++;
@@ -336,6 +339,8 @@ async function runClaimed(ctx: AppContext, first: SyncRunRow, opts: RunOptions):
         .where(eq(syncRuns.id, runId));
       return res;
     });
+    // A sale here takes the lot down on the other marketplaces now, not at the next sweep.
+    if (stockPushes > 0 && opts.queue) await requestDispatch(opts.queue);
     // A large first import changes the tables' shape as it goes: the planner learns it on the way
     // (at 1,000 new orders, 2,000, 4,000, …), or the table's searches crawl until the run ends.
     if (counters.created >= nextAnalyze) {

@@ -268,13 +268,23 @@ async function settleFailed(
   });
 }
 
+/**
+ * Asks for the dispatcher now, after the transaction that queued pushes has committed (a job that has
+ * not started yet then sees them; a crash before this call is covered by the worker's start-up check
+ * and its sweep).
+ */
+export async function requestDispatch(queue: JobQueue): Promise<void> {
+  await queue.sendUnlessWaiting("outbox.dispatch");
+  queue.nudge?.("outbox.dispatch");
+}
+
 /** Queues the dispatcher for the earliest row still waiting (retries, budget waits). */
 export async function scheduleNext(ctx: AppContext, queue: JobQueue): Promise<void> {
   const [next] = await ctx.db
     .select({ at: min(outbox.nextAttemptAt) })
     .from(outbox)
     .where(inArray(outbox.status, ["pending", "sending"]));
-  if (next?.at) await queue.send("outbox.dispatch", {}, { startAfter: next.at, singletonKey: "outbox" });
+  if (next?.at) await queue.sendUnlessWaiting("outbox.dispatch", next.at);
 }
 
 /** Puts failed pushes back in line (the seller's "Retry"). Returns the rows reset. */

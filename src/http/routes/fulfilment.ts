@@ -5,7 +5,7 @@ import { notFound } from "../../core/errors.ts";
 import { orderIdsOrThrow } from "../../db/repos/orders.ts";
 import { orders, outbox } from "../../db/schema.ts";
 import { annotateOrder, setMarketplaceStatus, shipOrders } from "../../fulfillment/shipments.ts";
-import { type OutboxRow, retryPushes } from "../../sync/outbox.ts";
+import { type OutboxRow, requestDispatch, retryPushes } from "../../sync/outbox.ts";
 import type { HttpDeps } from "../deps.ts";
 import { defineRoute, idParam, type RouteDef } from "../route.ts";
 
@@ -160,8 +160,7 @@ export function fulfilmentRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
       async handler({ auth, params }) {
         const [row] = await retryPushes(ctx, auth!.accountId!, [params.id]);
         if (!row) throw notFound("failed push");
-        await deps.queue.send("outbox.dispatch", {});
-        deps.queue.nudge?.("outbox.dispatch");
+        await requestDispatch(deps.queue);
         return { push: pushView(row) };
       },
     }),
