@@ -83,6 +83,7 @@ describe("job queue", () => {
     expect(await queue.sendUnlessWaiting("outbox.dispatch")).not.toBeNull();
     expect(await queue.sendUnlessWaiting("outbox.dispatch")).toBeNull();
     expect(await waiting()).toHaveLength(3);
+    await ctx.database.sql.executeSql("delete from pgboss.job where name = 'outbox.dispatch'", []);
   });
 });
 
