@@ -9,7 +9,7 @@
  * figures measure Orderhub; the time the same calls take at BrickOwl's limit is printed beside them.
  */
 import { rmSync } from "node:fs";
-import { eq } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import { createAccount } from "../src/db/repos/accounts.ts";
 import { insertConnection } from "../src/db/repos/connections.ts";
 import { outbox } from "../src/db/schema.ts";
@@ -93,8 +93,19 @@ try {
     return seed / 2147483648;
   };
   const lotIds: number[] = [];
-  for (let i = 0; i < TOUCHED; i++)
-    lotIds.push(await findLot(ctx, account.id, `bricklink:${600_000 + Math.floor(rnd() * LOTS)}`));
+  const inventoryIdOf = new Map<number, number>();
+  for (let i = 0; i < TOUCHED; i++) {
+    const inventoryId = 600_000 + Math.floor(rnd() * LOTS);
+    const lotId = await findLot(ctx, account.id, `bricklink:${inventoryId}`);
+    lotIds.push(lotId);
+    inventoryIdOf.set(lotId, inventoryId);
+  }
+  const blQty = (inventoryId: number) => bl.control.state.inventory.get(inventoryId)!.quantity;
+  const boQty = (inventoryId: number) =>
+    Number(bo.control.state.inventory.get(String(3_000_000 + inventoryId - 600_000))!.qty);
+  const before = new Map(
+    [...inventoryIdOf.values()].map((inv) => [inv, { bl: blQty(inv), bo: boQty(inv) }] as const),
+  );
   const net = new Map<number, number>();
   const callsBefore = bl.control.calls() + bo.control.calls();
   t = performance.now();
@@ -109,12 +120,35 @@ try {
   const queued = (await ctx.db.select().from(outbox).where(eq(outbox.status, "pending"))).length;
   t = performance.now();
   let sent = 0;
+  // Drained when no push is waiting or being sent (the server's own worker may be sending one).
   for (;;) {
     const r = await dispatchOutbox(ctx);
     sent += r.sent;
-    if (r.sent + r.retried + r.failed === 0) break;
+    if (r.sent + r.retried + r.failed > 0) continue;
+    const open = await ctx.db
+      .select({ id: outbox.id })
+      .from(outbox)
+      .where(inArray(outbox.status, ["pending", "sending"]));
+    if (open.length === 0) break;
+    await new Promise((r) => setTimeout(r, 50));
   }
   const drainMs = performance.now() - t;
+  // Every lot now stands at its starting quantity plus what was adjusted, on both marketplaces.
+  const wrongOnMarketplaces: string[] = [];
+  for (const [lotId, inv] of inventoryIdOf) {
+    const want = (q: number) => q + (net.get(lotId) ?? 0);
+    const was = before.get(inv)!;
+    if (blQty(inv) !== want(was.bl))
+      wrongOnMarketplaces.push(`BrickLink ${inv}: ${blQty(inv)}, not ${want(was.bl)}`);
+    if (boQty(inv) !== want(was.bo))
+      wrongOnMarketplaces.push(`BrickOwl ${inv}: ${boQty(inv)}, not ${want(was.bo)}`);
+  }
+  const failedPushes = await ctx.db.select().from(outbox).where(eq(outbox.status, "failed"));
+  if (wrongOnMarketplaces.length || failedPushes.length)
+    throw new Error(
+      `stock is wrong after the drain: ${wrongOnMarketplaces.slice(0, 10).join("; ")}${failedPushes.length ? `; ${failedPushes.length} pushes failed: ${failedPushes[0]!.lastError}` : ""}`,
+    );
+  console.log(`after the drain: all ${inventoryIdOf.size} lots right on both marketplaces, no push failed`);
   const calls = bl.control.calls() + bo.control.calls() - callsBefore;
   const wrong = [...net].filter(([, n]) => n !== 0).length;
   console.log(
