@@ -8,6 +8,7 @@
  *   npm run bench -- bench/x.ts [flags]  one benchmark, in this process, as before
  */
 import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import {
   existsSync,
   mkdirSync,
@@ -20,6 +21,7 @@ import {
 import os from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { deflateSync } from "node:zlib";
 import pg from "pg";
 import type { Section } from "./report.ts";
 
@@ -54,6 +56,7 @@ async function runAll() {
     .sort();
   const tmp = mkdtempSync(join(os.tmpdir(), "orderhub-bench-run-"));
   const started = new Date();
+  cpuReferenceMs = cpuReference();
   const t0 = performance.now();
   const outcomes: Outcome[] = [];
   const out = quick ? "bench/results/RESULTS-quick.md" : "bench/RESULTS.md";
@@ -230,6 +233,31 @@ function value(v: number | null, unit: string): string {
 
 const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
+/**
+ * The same fixed piece of work on every run (JSON, hashing, compression — what documents and syncs
+ * spend their CPU on), best of 3: runs on different days or machines can be compared through it.
+ */
+let cpuReferenceMs: number | null = null;
+function cpuReference(): number {
+  const orders = Array.from({ length: 20_000 }, (_, i) => ({
+    id: i,
+    number: `BL-${1_000_000 + i}`,
+    buyer: `Buyer ${i % 997}`,
+    lines: [{ itemNo: "3001", quantity: i % 7, unitPrice: 1234 + i }],
+  }));
+  let best = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < 3; r++) {
+    const t = performance.now();
+    const text = JSON.stringify(orders);
+    const back = JSON.parse(text) as unknown[];
+    createHash("sha256").update(text).digest("hex");
+    deflateSync(Buffer.from(text), { level: 6 });
+    if (back.length !== orders.length) throw new Error("CPU reference: JSON round trip lost orders");
+    best = Math.min(best, performance.now() - t);
+  }
+  return Math.round(best);
+}
+
 async function machineRows(outcomes: Outcome[]): Promise<[string, string][]> {
   const cpus = os.cpus();
   const osRelease = tryRead("/etc/os-release")?.match(/^PRETTY_NAME="?([^"\n]*)"?/m)?.[1];
@@ -238,6 +266,12 @@ async function machineRows(outcomes: Outcome[]): Promise<[string, string][]> {
     ["Memory", `${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB`],
     ["OS", `${osRelease ?? os.type()} (${os.type()} ${os.release()}, ${os.arch()})`],
     ["Node", process.version],
+    [
+      "CPU reference",
+      cpuReferenceMs === null
+        ? "not measured"
+        : `${cpuReferenceMs} ms for a fixed piece of work (JSON, SHA-256, deflate; best of 3) at the start of the run — lower is faster; compare runs through it`,
+    ],
   ];
   const dbs = new Set(outcomes.flatMap((o) => o.sections.map((s) => s.db).filter(Boolean)));
   const databases: string[] = [];
