@@ -77,9 +77,9 @@ export function InventoryPage({ userRole }: { userRole: string }) {
   const [busy, setBusy] = useState(false);
   const owner = userRole === "owner";
 
-  const begin = useNewest();
+  const begin = useNewest(search);
   const load = useCallback(async () => {
-    const isNewest = begin();
+    const answer = begin(search);
     try {
       const q = new URLSearchParams({ limit: "200" });
       if (search) q.set("search", search);
@@ -88,12 +88,12 @@ export function InventoryPage({ userRole }: { userRole: string }) {
         api<{ pushes: PushRow[] }>("GET", "/api/pushes?state=pending&limit=200"),
         api<{ pushes: PushRow[] }>("GET", "/api/pushes?state=failed&limit=200"),
       ]);
-      if (!isNewest()) return;
+      if (!answer.accept()) return;
       setLots(l);
       setPushes([...p.pushes, ...f.pushes].filter((x) => x.kind === "stock"));
       setError(null);
     } catch (err) {
-      if (isNewest()) setError(err);
+      if (answer.accept()) setError(err);
     }
   }, [search, begin]);
   useEffect(() => {
@@ -314,11 +314,11 @@ function LotDrawer({ id, onClose }: { id: number; onClose: () => void }) {
   const [d, setD] = useState<LotDetail | null>(null);
   const [by, setBy] = useState("");
   const [reason, setReason] = useState("");
-  const begin = useNewest();
+  const begin = useNewest(String(id));
   const load = useCallback(async () => {
-    const isNewest = begin();
+    const answer = begin(String(id));
     const lot = await api<LotDetail>("GET", `/api/inventory/lots/${id}`);
-    if (isNewest()) setD(lot);
+    if (answer.accept()) setD(lot);
   }, [id, begin]);
   useEffect(() => {
     void load();

@@ -29,16 +29,16 @@ function sourceText(s: string): string {
 export function OrderDrawer({ id, onClose }: { id: string; onClose: () => void }) {
   const [o, setO] = useState<OrderDetail | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const begin = useNewest();
+  const begin = useNewest(id);
   const load = useCallback(async () => {
-    const isNewest = begin();
+    const answer = begin(id);
     try {
       const { order } = await api<{ order: OrderDetail }>("GET", `/api/orders/${encodeURIComponent(id)}`);
-      if (!isNewest()) return;
+      if (!answer.accept()) return;
       setO(order);
       setError(null);
     } catch (err) {
-      if (isNewest()) setError(err);
+      if (answer.accept()) setError(err);
     }
   }, [id, begin]);
   useEffect(() => {

@@ -2,6 +2,7 @@
 import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { OrderRow } from "../api.ts";
+import { startLive } from "../live.ts";
 import { OrdersPage } from "./orders.tsx";
 
 function order(i: number, over: Partial<OrderRow> = {}): OrderRow {
@@ -116,5 +117,61 @@ describe("orders table", () => {
     expect(screen.queryByText("BL-1001")).toBeNull();
     expect(screen.getByText("BO-7")).toBeTruthy();
     expect(document.querySelector(".table-wrap")?.getAttribute("aria-busy")).toBe("false");
+  });
+
+  it("keeps the table live when refreshes overlap: an answer older than the last request is still shown", async () => {
+    // Every answer waits until the test lets it go; live events come through a stand-in EventSource.
+    const waiting: { url: string; release(): void }[] = [];
+    let version = 0;
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (url: string) => {
+        calls.push(url);
+        const v = ++version;
+        await new Promise<void>((release) => waiting.push({ url, release }));
+        const rows = [order(v, { number: `BL-V${v}` })];
+        return new Response(JSON.stringify({ orders: rows, total: 1, page: 1, pageSize: 100 }), {
+          status: 200,
+        });
+      }),
+    );
+    const sources: { handlers: Record<string, (m: { data: string }) => void> }[] = [];
+    vi.stubGlobal(
+      "EventSource",
+      class {
+        handlers: Record<string, (m: { data: string }) => void> = {};
+        constructor() {
+          sources.push(this);
+        }
+        addEventListener(type: string, h: (m: { data: string }) => void) {
+          this.handlers[type] = h;
+        }
+        close() {}
+      },
+    );
+    const stop = startLive();
+    try {
+      render(<OrdersPage />);
+      await waitFor(() => expect(waiting).toHaveLength(1));
+      await act(async () => waiting[0]!.release());
+      await screen.findByText("BL-V1");
+      const event = () =>
+        act(async () => {
+          sources[0]!.handlers["order.updated"]!({
+            data: JSON.stringify({ type: "order.updated", orderId: 1 }),
+          });
+        });
+      // Two refreshes in flight at once (events 300 ms apart, answers slower than that).
+      await event();
+      await waitFor(() => expect(waiting).toHaveLength(2), { timeout: 2000 });
+      await event();
+      await waitFor(() => expect(waiting).toHaveLength(3), { timeout: 2000 });
+      await act(async () => waiting[1]!.release());
+      await screen.findByText("BL-V2");
+      await act(async () => waiting[2]!.release());
+      await screen.findByText("BL-V3");
+    } finally {
+      stop();
+    }
   });
 });

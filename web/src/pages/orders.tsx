@@ -52,20 +52,21 @@ export function OrdersPage() {
   const openId = search.get("order");
 
   // Answers can arrive out of order (a live refresh started before the filter changed, a slow page):
-  // only the newest request's answer is shown, so the table always matches the filter on screen.
-  const begin = useNewest();
+  // only answers for the filter on screen are shown, never one older than what is shown.
+  const begin = useNewest(queryString);
   const load = useCallback(async () => {
-    const isNewest = begin();
+    const answer = begin(queryString);
     setLoading(true);
     try {
       const res = await api<OrderList>("GET", `/api/orders?${queryString}`);
-      if (!isNewest()) return;
-      setData(res);
-      setError(null);
+      if (answer.accept()) {
+        setData(res);
+        setError(null);
+      }
     } catch (err) {
-      if (isNewest()) setError(err);
+      if (answer.accept()) setError(err);
     } finally {
-      if (isNewest()) setLoading(false);
+      if (answer.latest()) setLoading(false);
     }
   }, [queryString, begin]);
   const loadNow = useRef(load);

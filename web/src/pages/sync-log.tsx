@@ -23,18 +23,18 @@ export function SyncLogPage() {
   const [conns, setConns] = useState<Connection[]>([]);
   const [error, setError] = useState<unknown>(null);
   const [open, setOpen] = useState<number | null>(null);
-  const begin = useNewest();
+  const begin = useNewest(connectionId ?? "");
   const load = useCallback(async () => {
-    const isNewest = begin();
+    const answer = begin(connectionId ?? "");
     try {
       const q = new URLSearchParams({ limit: "200" });
       if (connectionId) q.set("connectionId", connectionId);
       const { runs } = await api<{ runs: SyncRun[] }>("GET", `/api/sync-runs?${q}`);
-      if (!isNewest()) return;
+      if (!answer.accept()) return;
       setRuns(runs);
       setError(null);
     } catch (err) {
-      if (isNewest()) setError(err);
+      if (answer.accept()) setError(err);
     }
   }, [connectionId, begin]);
   useEffect(() => {
