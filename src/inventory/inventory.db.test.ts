@@ -373,4 +373,51 @@ describe("inventory files", () => {
     const [lot] = await api.ctx.db.select().from(inventoryLots).where(eq(inventoryLots.itemNo, "98765"));
     expect(lot!.quantity).toBe(15);
   });
+
+  it("a lost BrickLink answer with a quantity nothing explains waits for a sync that reads every order, not a push ping's", async () => {
+    await settle();
+    const inv = [...bl.control.state.inventory.keys()][9]!;
+    const lotId = await findLot(api.ctx, accountId, `bricklink:${inv}`);
+    const blRow = async () =>
+      (
+        await api.ctx.db
+          .select()
+          .from(outbox)
+          .where(and(eq(outbox.lotId, lotId), eq(outbox.kind, "stock")))
+      ).find(
+        (r) => (r.payload as { marketplace: string }).marketplace === "bricklink" && r.status !== "sent",
+      )!;
+    // The update lands on BrickLink but its answer is lost; then the lot changes there by hand.
+    bl.control.fault("drop_after_apply", 1, { path: `/inventories/${inv}` });
+    await adjustLot(api.ctx, null, { accountId, userId: null, lotId, by: -1, reason: "lost answer" });
+    await dispatchOutbox(api.ctx);
+    expect((await blRow()).lastError).toMatch(/could not be reached|answer/i);
+    bl.control.state.inventory.get(inv)!.quantity -= 3;
+    clock.advance(61_000);
+    await dispatchOutbox(api.ctx);
+    expect((await blRow()).lastError).toMatch(/looking again after the next sync/);
+    // A push ping's run fetches only the orders BrickLink names: it proves nothing about the lot.
+    clock.advance(1_000);
+    await requestSync(api.ctx, api.queue, { accountId, connectionId: conns.bricklink, trigger: "webhook" });
+    await api.queue.runUntilIdle();
+    clock.advance(31_000);
+    await dispatchOutbox(api.ctx);
+    expect((await blRow()).status).toBe("pending");
+    expect((await blRow()).lastError).toMatch(/looking again after the next sync/);
+    // A sync that read the whole order list knows every sale: what is left needs a person.
+    await sync("bricklink");
+    clock.advance(31_000);
+    await dispatchOutbox(api.ctx);
+    const failed = await blRow();
+    expect(failed.status).toBe("failed");
+    expect(failed.lastError).toMatch(/reconcile it before sending more/);
+    // Which the seller does: BrickLink's quantity wins.
+    await reconcile(api.ctx, api.queue, { accountId, connectionId: conns.bricklink });
+    await settle();
+    expect((await lotOf(inv)).quantity).toBe(blQty(inv));
+    // The failed push is closed for good: a Retry could otherwise apply its delta a second time.
+    const [closed] = await api.ctx.db.select().from(outbox).where(eq(outbox.id, failed.id));
+    expect(closed!.status).toBe("dead");
+    expect(closed!.lastError).toMatch(/settled by the reconcile/);
+  });
 });

@@ -1,4 +1,4 @@
-import { and, eq, gt, inArray, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, ne, or, sql } from "drizzle-orm";
 import { MarketplaceError } from "../core/errors.ts";
 import { inventoryLots, listings, syncRuns } from "../db/schema.ts";
 import type { OutboxHandler } from "../sync/outbox.ts";
@@ -58,6 +58,11 @@ export function stockPushHandler(db: import("../db/connection.ts").DbOrTx): Outb
                 // Completed without errors: every sale there up to its start is known.
                 eq(syncRuns.state, "completed"),
                 inArray(syncRuns.mode, ["incremental", "full"]),
+                // A push ping's run fetches only the orders the marketplace named (a ping can be
+                // lost): only a run that read the whole order list knows every sale.
+                ...(adapter.fetchNotices
+                  ? [or(eq(syncRuns.mode, "full"), ne(syncRuns.trigger, "webhook"))]
+                  : []),
                 gt(syncRuns.startedAt, new Date(since)),
               ),
             )

@@ -103,7 +103,7 @@ export async function reconcile(
         and(
           eq(outbox.connectionId, conn.id),
           eq(outbox.kind, "stock"),
-          inArray(outbox.status, ["pending", "sending", "failed"]),
+          inArray(outbox.status, ["pending", "sending"]),
         ),
       );
     const waiting = new Map<number, number>();
@@ -111,6 +111,16 @@ export async function reconcile(
       const pl = p.payload as StockPushPayload;
       waiting.set(pl.listingId, (waiting.get(pl.listingId) ?? 0) + pl.delta);
     }
+    // A push that failed is not on its way: it waits for exactly this (often "reconcile it before
+    // sending more"). BrickLink's quantity now settles the lot, so the push is closed for good —
+    // sending its delta later would count it twice.
+    await tx
+      .update(outbox)
+      .set({
+        status: "dead",
+        lastError: sql`coalesce(${outbox.lastError}, '') || ${` — settled by the reconcile of ${ctx.clock.now().toISOString()}: BrickLink's quantity was taken`}`,
+      })
+      .where(and(eq(outbox.connectionId, conn.id), eq(outbox.kind, "stock"), eq(outbox.status, "failed")));
     const seen = new Set<string>();
     for (const r of remote) {
       seen.add(r.externalId);
