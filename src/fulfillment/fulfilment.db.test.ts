@@ -297,6 +297,64 @@ describe("mark shipped and set status, pushed through the outbox", () => {
     expect(bl.control.state.orders.get(b!)!.order.drive_thru_sent).toBeFalsy();
   });
 
+  it("whole-order marketplaces refuse lines with the reason; a whole-order shipment records every line; unsafe links are refused", async () => {
+    const id = ["PAID", "PACKED", "READY", "PROCESSING", "PENDING", "UPDATED"].flatMap(blOrders)[0]!;
+    const boId = [2, 1, 3, 4].flatMap(boOrders)[0]!;
+    const d = await detail(`BL-${id}`);
+    for (const ref of [`BL-${id}`, `BO-${boId}`]) {
+      const lines = (await detail(ref)).lines;
+      const refused = await post("/api/fulfilment/ship", {
+        orders: [ref],
+        trackingNumber: "PARTIAL1",
+        lines: [{ lineId: lines[0]!.id, quantity: 1 }],
+      });
+      expect(refused.statusCode).toBe(400);
+      expect(refused.json().error.message).toMatch(
+        `${ref}: ${ref.startsWith("BL") ? "BrickLink" : "BrickOwl"} ships whole orders only (no partial shipment by line)`,
+      );
+    }
+    for (const trackingUrl of ["javascript:alert(document.cookie)", "data:text/html;base64,PHNjcmlwdD4="]) {
+      const bad = await post("/api/fulfilment/ship", { orders: [`BL-${id}`], trackingUrl });
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json().error.message).toMatch(/^body\.trackingUrl: must be an http:\/\/ or https:\/\/ link/);
+    }
+    const ok = await post("/api/fulfilment/ship", {
+      orders: [`BL-${id}`],
+      trackingUrl: "https://www.dhl.de/track?id=1",
+      setStatus: false,
+    });
+    expect(ok.statusCode, ok.body).toBe(202);
+    expect(await settle()).toMatchObject({ failed: 0 });
+    expect(bl.control.state.orders.get(id)!.order.shipping?.tracking_link).toBe(
+      "https://www.dhl.de/track?id=1",
+    );
+    const view = await api.app.inject({ method: "GET", url: `/api/orders/BL-${id}`, headers: bearer(token) });
+    const [shipment] = view.json().order.shipments;
+    expect(shipment).toMatchObject({
+      trackingUrl: "https://www.dhl.de/track?id=1",
+      state: "sent",
+      push: { state: "sent" },
+    });
+    expect(shipment.lines.map((l: { lineId: number; quantity: number }) => [l.lineId, l.quantity])).toEqual(
+      d.lines.filter((l) => !l.removedAt).map((l) => [l.id, l.quantity]),
+    );
+  });
+
+  it("a BrickLink tracking update whose answer was lost is read back, not sent again", async () => {
+    const id = ["PAID", "PACKED", "READY", "PROCESSING", "PENDING", "UPDATED"].flatMap(blOrders)[0]!;
+    const puts = () => bl.control.state.calls.byPath.get("PUT /api/store/v1/orders/{id}") ?? 0;
+    const before = puts();
+    bl.control.fault("drop_after_apply", 1, { path: `/orders/${id}` });
+    const res = await post("/api/fulfilment/ship", { orders: [`BL-${id}`], trackingNumber: "BLLOST1" });
+    expect(res.statusCode, res.body).toBe(202);
+    expect(await settle()).toMatchObject({ sent: 1, retried: 1, failed: 0 });
+    expect(puts() - before).toBe(1);
+    expect(bl.control.state.orders.get(id)!.order).toMatchObject({
+      status: "SHIPPED",
+      shipping: { tracking_no: "BLLOST1" },
+    });
+  });
+
   it("internal notes and tags stay local and show on the timeline", async () => {
     const [o] = await api.ctx.db.select().from(orders).limit(1);
     const res = await api.app.inject({

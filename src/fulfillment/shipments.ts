@@ -1,41 +1,20 @@
 import { createHash } from "node:crypto";
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import type { AppContext } from "../context.ts";
 import { AppError, badRequest } from "../core/errors.ts";
 import type { Address } from "../core/order.ts";
-import type { Tx } from "../db/connection.ts";
-import { connections, orderEvents, orders, outbox } from "../db/schema.ts";
+import type { DbOrTx, Tx } from "../db/connection.ts";
+import { connections, orderEvents, orders, outbox, shipmentLines, shipments } from "../db/schema.ts";
 import type { JobQueue } from "../jobs/queue.ts";
 import { getAdapter } from "../marketplaces/registry.ts";
-import type { MarketplaceManifest } from "../marketplaces/types.ts";
-import { type OutboxHandler, type OutboxRow, requestDispatch } from "../sync/outbox.ts";
+import type { MarketplaceManifest, ShipmentLine } from "../marketplaces/types.ts";
+import { requestDispatch } from "../sync/outbox.ts";
+import { deductShipped, type LineState, leftToShip, lineStates } from "./lines.ts";
+import { FULFILMENT_KIND, type FulfilmentPayload, type Step } from "./payload.ts";
+import { checkTrackingUrl } from "./tracking.ts";
 
-/** One marketplace call of a fulfilment push; a push runs its steps in order and remembers progress. */
-export type Step =
-  | {
-      op: "shipment";
-      carrier: string | null;
-      trackingNumber: string | null;
-      trackingUrl: string | null;
-      shippedAt: string;
-    }
-  | { op: "status"; rawStatus: string }
-  | { op: "drive_thru" };
-
-export interface FulfilmentPayload {
-  action: "ship" | "status";
-  marketplace: string;
-  externalOrderId: string;
-  number: string;
-  steps: Step[];
-  /** Steps already done (a retry continues from here). */
-  done: number;
-  /** The last attempt may have been applied: read back before repeating it. */
-  ambiguous?: boolean;
-  combinedWith?: string[];
-}
-
-export const FULFILMENT_KIND = "fulfilment";
+export { FULFILMENT_KIND, type FulfilmentPayload, type Step } from "./payload.ts";
+export { fulfilmentPushHandler } from "./push.ts";
 
 type OrderRef = Pick<
   typeof orders.$inferSelect,
@@ -46,15 +25,17 @@ type OrderRef = Pick<
   | "externalId"
   | "shippingAddress"
   | "rawStatus"
+  | "status"
   | "buyerName"
-> & { driveThruDefault: boolean };
+> & { config: Record<string, string> };
 
 async function loadOrders(
-  ctx: AppContext | { db: Tx },
+  db: DbOrTx,
   accountId: number,
   ids: number[],
+  opts: { lock?: boolean } = {},
 ): Promise<OrderRef[]> {
-  const rows = await ctx.db
+  const q = db
     .select({
       id: orders.id,
       number: orders.number,
@@ -63,13 +44,17 @@ async function loadOrders(
       externalId: orders.externalId,
       shippingAddress: orders.shippingAddress,
       rawStatus: orders.rawStatus,
+      status: orders.status,
       buyerName: orders.buyerName,
-      driveThruDefault: sql<boolean>`coalesce(${connections.config}->>'driveThru', 'false') = 'true'`,
+      config: connections.config,
     })
     .from(orders)
     .innerJoin(connections, eq(connections.id, orders.connectionId))
-    .where(and(eq(orders.accountId, accountId), inArray(orders.id, ids)));
-  const byId = new Map(rows.map((r) => [r.id, r]));
+    .where(and(eq(orders.accountId, accountId), inArray(orders.id, ids)))
+    .orderBy(orders.id);
+  // Two shipments of the same lines at once: the second waits and then sees what the first took.
+  const rows = opts.lock ? await q.for("update", { of: orders }) : await q;
+  const byId = new Map(rows.map((r) => [r.id, { ...r, config: (r.config ?? {}) as Record<string, string> }]));
   return ids.map((id) => byId.get(id)).filter((r): r is OrderRef => Boolean(r));
 }
 
@@ -109,12 +94,15 @@ export interface ShipInput {
   shippedAt?: Date;
   /** Also set the marketplace's shipped status (default true). */
   setStatus?: boolean;
-  /** BrickLink: send the Drive Thru e-mail too. */
-  driveThru?: boolean;
+  /**
+   * Messages the marketplace offers on shipping (its shipments port's extras, by id): true sends,
+   * false does not; an extra not named follows its connection setting.
+   */
+  extras?: Record<string, boolean>;
   /** One parcel: the orders must go to the same recipient. */
   combine?: boolean;
-  /** Partial shipment by line ids; only where the marketplace ships by line. */
-  lineIds?: number[] | null;
+  /** A partial shipment: order line ids and quantities, only where the marketplace ships by line. */
+  lines?: { lineId: number; quantity: number }[] | null;
   dryRun?: boolean;
 }
 
@@ -123,18 +111,30 @@ export interface PlannedPush {
   number: string;
   marketplace: string;
   calls: string[];
+  /** What this parcel carries (order line ids and quantities); empty when no line is left to ship. */
+  lines: { lineId: number; externalLineId: string; quantity: number }[];
   pushId?: number;
+  shipmentId?: number;
   duplicate?: boolean;
 }
 
 function describe(step: Step, manifest: MarketplaceManifest): string {
   switch (step.op) {
-    case "shipment":
-      return `${manifest.displayName}: tracking ${step.trackingNumber ?? step.trackingUrl ?? "(none)"}${step.carrier ? ` (${step.carrier})` : ""}, shipped ${step.shippedAt.slice(0, 10)}`;
+    case "shipment": {
+      const lines = step.lines?.length
+        ? `, lines ${step.lines.map((l) => `${l.externalLineId} ×${l.quantity}`).join(", ")}`
+        : "";
+      return `${manifest.displayName}: tracking ${step.trackingNumber ?? step.trackingUrl ?? "(none)"}${step.carrier ? ` (${step.carrier})` : ""}, shipped ${step.shippedAt.slice(0, 10)}${lines}`;
+    }
     case "status":
       return `${manifest.displayName}: status → ${step.rawStatus}`;
-    case "drive_thru":
-      return `${manifest.displayName}: Drive Thru e-mail to the buyer`;
+    case "extra":
+    case "drive_thru": {
+      const id = step.op === "extra" ? step.id : "drive_thru";
+      const port = getAdapter(manifest.id).shipments;
+      const label = port.granularity === "none" ? id : (port.extras.find((e) => e.id === id)?.label ?? id);
+      return `${manifest.displayName}: ${label}`;
+    }
   }
 }
 
@@ -184,123 +184,267 @@ async function enqueue(
   return { pushId: row.id, duplicate: false };
 }
 
+/** The parcel's lines per order: the lines asked for (checked), or what is left of every line. */
+function parcelLines(
+  o: OrderRef,
+  states: LineState[],
+  asked: { lineId: number; quantity: number }[] | null,
+  problems: string[],
+): { line: LineState; quantity: number }[] {
+  if (!asked)
+    return states.filter((l) => leftToShip(l) > 0).map((l) => ({ line: l, quantity: leftToShip(l) }));
+  const out: { line: LineState; quantity: number }[] = [];
+  for (const a of asked) {
+    const line = states.find((l) => l.id === a.lineId);
+    if (!line) continue;
+    const left = leftToShip(line);
+    if (line.removed)
+      problems.push(
+        `lines: line ${line.id} (${line.externalLineId}) of ${o.number} was removed from the order`,
+      );
+    else if (a.quantity > left)
+      problems.push(
+        `lines: line ${line.id} (${line.externalLineId}) of ${o.number} has ${left} left to ship (${line.quantity} ordered, ${line.shipped} shipped), not ${a.quantity}`,
+      );
+    else out.push({ line, quantity: a.quantity });
+  }
+  return out;
+}
+
 /**
- * Mark orders shipped: each order gets an event and one outbox push (tracking, then the shipped
- * status, then Drive Thru if asked) in one transaction; the same request twice pushes once.
+ * Mark orders shipped: each order gets a shipment (tracking, and the lines with quantities it
+ * carries), an event and one outbox push (the shipment, then the shipped status, then the extras
+ * asked for) in one transaction; the same request twice pushes once. Lines are taken where the
+ * marketplace ships by line; elsewhere a shipment is the whole order, as the marketplace has it.
  */
 export async function shipOrders(ctx: AppContext, queue: JobQueue, input: ShipInput): Promise<PlannedPush[]> {
   if (input.orderIds.length === 0) throw badRequest("orders: name at least one order");
-  if (!input.trackingNumber && !input.trackingUrl && input.setStatus === false)
+  const trackingUrl = checkTrackingUrl(input.trackingUrl);
+  const asked = input.lines?.length ? input.lines : null;
+  if (!input.trackingNumber && !trackingUrl && input.setStatus === false && !asked)
     throw badRequest("nothing to send: give a tracking number or URL, or let the shipped status be set");
-  const list = await loadOrders(ctx, input.accountId, input.orderIds);
-  if (list.length !== input.orderIds.length)
-    throw new AppError(404, "not_found", "some of the orders do not exist");
-  const problems: string[] = [];
-  for (const o of list) {
-    const m = getAdapter(o.marketplace).manifest;
-    if (m.capabilities.shipmentPush === "none")
-      problems.push(`${o.number}: ${m.displayName} takes no shipment updates`);
-    if (input.lineIds?.length && m.capabilities.shipmentPush !== "line")
-      problems.push(`${o.number}: ${m.displayName} ships whole orders only (no partial shipment by line)`);
-    if (input.driveThru === true && !getAdapter(o.marketplace).pushDriveThru)
-      problems.push(`${o.number}: ${m.displayName} has no Drive Thru message`);
+  if (asked) {
+    const seen = new Set<number>();
+    for (const l of asked) {
+      if (!Number.isInteger(l.quantity) || l.quantity < 1)
+        throw badRequest(`lines: line ${l.lineId} needs a quantity of at least 1`, { lineId: l.lineId });
+      if (seen.has(l.lineId))
+        throw badRequest(`lines: line ${l.lineId} is named twice`, { lineId: l.lineId });
+      seen.add(l.lineId);
+    }
   }
-  if (input.combine) {
-    if (!sameRecipient(list.map((o) => o.shippingAddress)))
+  const shippedAt = (input.shippedAt ?? ctx.clock.now()).toISOString();
+  const out: PlannedPush[] = [];
+  const run = async (db: DbOrTx) => {
+    const list = await loadOrders(db, input.accountId, input.orderIds, { lock: !input.dryRun });
+    if (list.length !== input.orderIds.length)
+      throw new AppError(404, "not_found", "some of the orders do not exist");
+    const problems: string[] = [];
+    for (const o of list) {
+      const port = getAdapter(o.marketplace).shipments;
+      const m = getAdapter(o.marketplace).manifest;
+      if (port.granularity === "none")
+        problems.push(`${o.number}: ${m.displayName} takes no shipment updates`);
+      else {
+        if (asked && port.granularity !== "line")
+          problems.push(
+            `${o.number}: ${m.displayName} ships whole orders only (no partial shipment by line)`,
+          );
+        for (const id of Object.keys(input.extras ?? {}))
+          if (input.extras![id] && !port.extras.some((e) => e.id === id))
+            problems.push(`${o.number}: ${m.displayName} has no "${id}" message`);
+      }
+    }
+    if (input.combine && !sameRecipient(list.map((o) => o.shippingAddress)))
       problems.push(
         `combined shipment: the orders go to different recipients (${list.map((o) => `${o.number}: ${o.buyerName ?? "?"}`).join(", ")})`,
       );
-  }
-  if (problems.length) throw badRequest(problems.join("; "), { problems });
-  const shippedAt = (input.shippedAt ?? ctx.clock.now()).toISOString();
-  const numbers = list.map((o) => o.number);
-  const plans = list.map((o) => {
-    const adapter = getAdapter(o.marketplace);
-    const m = adapter.manifest;
-    const steps: Step[] = [];
-    if (input.trackingNumber || input.trackingUrl)
-      steps.push({
-        op: "shipment",
-        carrier: input.carrier ?? null,
-        trackingNumber: input.trackingNumber ?? null,
-        trackingUrl: input.trackingUrl ?? null,
-        shippedAt,
-      });
-    if (
-      input.setStatus !== false &&
-      m.capabilities.statusPush &&
-      m.shippedStatus &&
-      o.rawStatus !== m.shippedStatus
-    )
-      steps.push({ op: "status", rawStatus: m.shippedStatus });
-    // The action decides; without a word from it, the connection's default (BrickLink setting).
-    const driveThru = input.driveThru ?? o.driveThruDefault;
-    if (driveThru && adapter.pushDriveThru) steps.push({ op: "drive_thru" });
-    return { o, m, steps };
-  });
-  const out: PlannedPush[] = plans.map(({ o, m, steps }) => ({
-    orderId: o.id,
-    number: o.number,
-    marketplace: o.marketplace,
-    calls: steps.map((s) => describe(s, m)),
-  }));
-  if (input.dryRun) return out;
-  await ctx.db.transaction(async (tx) => {
-    for (const [i, { o, steps }] of plans.entries()) {
-      if (steps.length === 0) continue;
+    if (problems.length) throw badRequest(problems.join("; "), { problems });
+    const states = await lineStates(db, input.accountId, list);
+    if (asked) {
+      const known = new Set([...states.values()].flat().map((l) => l.id));
+      const stray = asked.filter((l) => !known.has(l.lineId)).map((l) => l.lineId);
+      if (stray.length)
+        problems.push(
+          `lines: ${stray.map((id) => `line ${id}`).join(", ")} is not a line of the orders named`,
+        );
+      for (const o of list)
+        if (!states.get(o.id)!.some((l) => asked.some((a) => a.lineId === l.id)))
+          problems.push(`lines: no line of ${o.number} is named (name its lines, or ship it on its own)`);
+    }
+    const numbers = list.map((o) => o.number);
+    const plans = list.map((o) => {
+      const adapter = getAdapter(o.marketplace);
+      const m = adapter.manifest;
+      const port = adapter.shipments;
+      const byLine = port.granularity === "line";
       // The request, not what is left to do: asking again for the same shipment pushes nothing new.
+      const extras =
+        port.granularity === "none"
+          ? []
+          : port.extras
+              .filter((e) => input.extras?.[e.id] ?? o.config[e.settingKey] === "true")
+              .map((e) => e.id);
       const fingerprint = createHash("sha256")
         .update(
           JSON.stringify([
             input.carrier ?? null,
             input.trackingNumber ?? null,
-            input.trackingUrl ?? null,
+            trackingUrl,
             shippedAt.slice(0, 10),
             input.setStatus !== false,
-            input.driveThru ?? o.driveThruDefault,
+            extras,
+            ...(asked ? [asked.map((a) => [a.lineId, a.quantity]).sort((x, y) => x[0]! - y[0]!)] : []),
           ]),
         )
         .digest("hex")
         .slice(0, 16);
+      return { o, m, byLine, extras, key: `ship:${o.id}:${fingerprint}` };
+    });
+    // A request already queued is the same shipment: it is answered as a duplicate, not checked again.
+    const existing = new Map(
+      (
+        await db
+          .select({ id: outbox.id, key: outbox.idempotencyKey })
+          .from(outbox)
+          .where(
+            and(
+              eq(outbox.accountId, input.accountId),
+              inArray(
+                outbox.idempotencyKey,
+                plans.map((p) => p.key),
+              ),
+            ),
+          )
+      ).map((r) => [r.key, r.id]),
+    );
+    const steps = plans.map(({ o, m, byLine, extras, key }) => {
+      const lines = existing.has(key) ? [] : parcelLines(o, states.get(o.id)!, asked, problems);
+      if (byLine && !existing.has(key) && !asked && lines.length === 0)
+        problems.push(`${o.number}: every line is already shipped`);
+      const pushLines: ShipmentLine[] | null = byLine
+        ? lines.map((l) => ({ externalLineId: l.line.externalLineId, quantity: l.quantity }))
+        : null;
+      const list: Step[] = [];
+      if (input.trackingNumber || trackingUrl || byLine)
+        list.push({
+          op: "shipment",
+          carrier: input.carrier ?? null,
+          trackingNumber: input.trackingNumber ?? null,
+          trackingUrl,
+          shippedAt,
+          ...(pushLines ? { lines: pushLines } : {}),
+        });
+      // Where shipments go by line, the marketplace marks the order shipped when every line is.
+      if (
+        input.setStatus !== false &&
+        !byLine &&
+        m.capabilities.statusPush &&
+        m.shippedStatus &&
+        o.rawStatus !== m.shippedStatus
+      )
+        list.push({ op: "status", rawStatus: m.shippedStatus });
+      for (const id of extras) list.push({ op: "extra", id });
+      return { lines, steps: list };
+    });
+    if (problems.length) throw badRequest(problems.join("; "), { problems });
+    // Writes happen only inside the transaction (a dry run stops before each of them).
+    const tx = db as Tx;
+    for (const [i, { o, m, key }] of plans.entries()) {
+      const { lines, steps: planned } = steps[i]!;
+      const plan: PlannedPush = {
+        orderId: o.id,
+        number: o.number,
+        marketplace: o.marketplace,
+        calls: planned.map((s) => describe(s, m)),
+        lines: lines.map((l) => ({
+          lineId: l.line.id,
+          externalLineId: l.line.externalLineId,
+          quantity: l.quantity,
+        })),
+      };
+      out.push(plan);
+      if (input.dryRun || planned.length === 0) continue;
+      const combinedWith = input.combine ? { combinedWith: numbers.filter((n) => n !== o.number) } : {};
       const res = await enqueue(tx, {
         accountId: input.accountId,
         userId: input.userId,
         order: o,
-        key: `ship:${o.id}:${fingerprint}`,
+        key,
         payload: {
           action: "ship",
           marketplace: o.marketplace,
           externalOrderId: o.externalId,
           number: o.number,
-          steps,
+          steps: planned,
           done: 0,
-          ...(input.combine ? { combinedWith: numbers.filter((n) => n !== o.number) } : {}),
+          ...combinedWith,
         },
         event: "ship_requested",
         at: ctx.clock.now(),
         detail: {
           carrier: input.carrier ?? null,
           trackingNumber: input.trackingNumber ?? null,
-          trackingUrl: input.trackingUrl ?? null,
+          trackingUrl,
           shippedAt,
-          ...(input.combine ? { combinedWith: numbers.filter((n) => n !== o.number) } : {}),
+          ...(asked ? { lines: plan.lines } : {}),
+          ...combinedWith,
         },
       });
-      Object.assign(out[i]!, res);
+      Object.assign(plan, res);
+      if (res.duplicate) {
+        const [s] = await tx
+          .select({ id: shipments.id })
+          .from(shipments)
+          .where(eq(shipments.pushId, res.pushId));
+        if (s) plan.shipmentId = s.id;
+        plan.lines = [];
+        continue;
+      }
+      const [s] = await tx
+        .insert(shipments)
+        .values({
+          accountId: input.accountId,
+          orderId: o.id,
+          connectionId: o.connectionId,
+          carrier: input.carrier ?? null,
+          trackingNumber: input.trackingNumber ?? null,
+          trackingUrl,
+          shippedAt: new Date(shippedAt),
+          pushId: res.pushId,
+        })
+        .returning({ id: shipments.id });
+      plan.shipmentId = s!.id;
+      if (lines.length) {
+        await tx
+          .insert(shipmentLines)
+          .values(lines.map((l) => ({ shipmentId: s!.id, orderLineId: l.line.id, quantity: l.quantity })));
+        await deductShipped(tx, {
+          accountId: input.accountId,
+          number: o.number,
+          shipmentId: s!.id,
+          lines: lines.map((l) => ({ lineId: l.line.id, quantity: l.quantity })),
+        });
+      }
     }
-  });
+  };
+  if (input.dryRun) {
+    await run(ctx.db);
+    return out;
+  }
+  await ctx.db.transaction(run);
   await requestDispatch(queue);
   return out;
 }
 
-/** Set a marketplace status (PACKED on BrickLink, Processing on BrickOwl) on one or many orders. */
+/** Set a marketplace status (one of the manifest's settable statuses) on one or many orders. */
 export async function setMarketplaceStatus(
   ctx: AppContext,
   queue: JobQueue,
   input: { accountId: number; userId: number | null; orderIds: number[]; status: string; dryRun?: boolean },
 ): Promise<PlannedPush[]> {
   if (input.orderIds.length === 0) throw badRequest("orders: name at least one order");
-  const list = await loadOrders(ctx, input.accountId, input.orderIds);
+  const list = await loadOrders(ctx.db, input.accountId, input.orderIds);
   if (list.length !== input.orderIds.length)
     throw new AppError(404, "not_found", "some of the orders do not exist");
   const problems: string[] = [];
@@ -321,6 +465,7 @@ export async function setMarketplaceStatus(
     number: o.number,
     marketplace: o.marketplace,
     calls: [describe({ op: "status", rawStatus: raw! }, m)],
+    lines: [],
   }));
   if (input.dryRun) return out;
   await ctx.db.transaction(async (tx) => {
@@ -382,106 +527,3 @@ export async function annotateOrder(
     });
   });
 }
-
-// ------------------------------------------------------------------ pushing
-
-/** Performs fulfilment pushes for the outbox dispatcher (registered by the worker wiring). */
-export const fulfilmentPushHandler: OutboxHandler = {
-  async push(row: OutboxRow, p) {
-    let payload = row.payload as FulfilmentPayload;
-    const { adapter, actx } = p;
-    for (let i = payload.done; i < payload.steps.length; i++) {
-      const step = payload.steps[i]!;
-      let skip = false;
-      if (payload.ambiguous) {
-        // The last attempt of this step may have landed: never apply it twice.
-        if (step.op === "status") {
-          const now = await adapter.fetchOrder(actx, payload.externalOrderId);
-          skip = now.rawStatus.toLowerCase() === step.rawStatus.toLowerCase();
-        } else if (step.op === "drive_thru") {
-          skip = true; // a second e-mail to the buyer is worse than none
-        }
-        // Setting the same tracking again changes nothing: repeat it.
-      }
-      if (!skip) {
-        if (step.op === "shipment") {
-          await adapter.pushShipment!(actx, {
-            externalOrderId: payload.externalOrderId,
-            carrier: step.carrier,
-            trackingNumber: step.trackingNumber,
-            trackingUrl: step.trackingUrl,
-            shippedAt: new Date(step.shippedAt),
-            lineIds: null,
-            idempotencyKey: `${row.idempotencyKey}:${i}`,
-          });
-        } else if (step.op === "status") {
-          await adapter.pushStatus!(actx, {
-            externalOrderId: payload.externalOrderId,
-            rawStatus: step.rawStatus,
-            idempotencyKey: `${row.idempotencyKey}:${i}`,
-          });
-        } else {
-          await adapter.pushDriveThru!(actx, payload.externalOrderId);
-        }
-      }
-      payload = { ...payload, done: i + 1, ambiguous: false };
-      await p.saveProgress(payload);
-    }
-  },
-  async onSent(tx, row, at) {
-    const payload = row.payload as FulfilmentPayload;
-    const adapter = getAdapter(payload.marketplace);
-    const source = `marketplace:${payload.marketplace}`;
-    const [order] = await tx.select().from(orders).where(eq(orders.id, row.orderId!));
-    if (!order) return;
-    await tx.insert(orderEvents).values({
-      accountId: row.accountId,
-      orderId: order.id,
-      kind: "push_sent",
-      source,
-      at,
-      detail: { pushId: row.id, action: payload.action, steps: payload.steps },
-    });
-    // What the marketplace now holds is known: apply it, so the next sync finds nothing to change.
-    const status = [...payload.steps].reverse().find((s) => s.op === "status");
-    const shipment = payload.steps.find((s) => s.op === "shipment");
-    const tracking = shipment?.op === "shipment" ? shipment.trackingNumber : null;
-    const patch: Partial<typeof orders.$inferInsert> = {};
-    if (tracking && !order.trackingNumbers.includes(tracking))
-      patch.trackingNumbers = [...order.trackingNumbers, tracking];
-    if (status?.op === "status" && adapter.mapStatus && order.rawStatus !== status.rawStatus) {
-      const next = adapter.mapStatus(status.rawStatus);
-      patch.rawStatus = status.rawStatus;
-      patch.status = next;
-      patch.statusChangedAt = at;
-      await tx.insert(orderEvents).values({
-        accountId: row.accountId,
-        orderId: order.id,
-        kind: "status_changed",
-        fromStatus: order.status,
-        toStatus: next,
-        rawStatus: status.rawStatus,
-        source,
-        at,
-        detail: { confirmedPush: row.id },
-      });
-    }
-    if (Object.keys(patch).length)
-      await tx
-        .update(orders)
-        .set({ ...patch, updatedAt: sql`now()` })
-        .where(eq(orders.id, order.id));
-  },
-  async onFailed(tx, row, reason, at) {
-    if (!row.orderId) return;
-    const payload = row.payload as FulfilmentPayload;
-    await tx.insert(orderEvents).values({
-      accountId: row.accountId,
-      orderId: row.orderId,
-      kind: "push_failed",
-      source: "system",
-      at,
-      detail: { pushId: row.id, action: payload.action, reason },
-    });
-  },
-};
