@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs a TypeScript file with the same loader as the CLI: `npm run bench -- bench/orders-query.ts`.
+// Runs a TypeScript file through tsx (the benchmarks: `npm run bench -- bench/orders-query.ts`); the
+// CLI and the server run compiled JavaScript instead (bin/orderhub.js).
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { register } from "tsx/esm/api";

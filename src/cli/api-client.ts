@@ -1,15 +1,10 @@
 import { readFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { join } from "node:path";
-import { ensureOperatorToken } from "../auth/tokens.ts";
 import type { Settings } from "../config.ts";
-import { type AppContext, createContext } from "../context.ts";
-import { SecretRegistry } from "../core/secrets.ts";
+import type { AppContext } from "../context.ts";
 import { readLock } from "../db/lock.ts";
-import { buildHttpApp } from "../http/app.ts";
-import { defaultDeps } from "../http/default-deps.ts";
-import { JobQueue } from "../jobs/queue.ts";
-import { createLogger } from "../logger.ts";
-import { startWorker } from "../worker.ts";
+import type { JobQueue } from "../jobs/queue.ts";
 
 export class ApiCallError extends Error {
   constructor(
@@ -64,6 +59,47 @@ function fail(status: number, payload: unknown): never {
   );
 }
 
+/**
+ * One request to the running server. node:http rather than fetch: fetch loads its HTTP client on first
+ * use, which took a fifth of a command's start-up.
+ */
+async function send(
+  url: string,
+  method: string,
+  head: Record<string, string>,
+  body: unknown,
+): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> {
+  const u = new URL(url);
+  const request = u.protocol === "https:" ? (await import("node:https")).request : httpRequest;
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      u,
+      {
+        method,
+        // One request per command: no socket kept open that would hold the process after it.
+        agent: false,
+        headers:
+          payload === undefined ? head : { ...head, "content-length": String(Buffer.byteLength(payload)) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("error", reject);
+        res.on("end", () => {
+          const h: Record<string, string> = {};
+          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h[k] = String(v);
+          resolve({ status: res.statusCode ?? 0, headers: h, body: Buffer.concat(chunks) });
+        });
+      },
+    );
+    req.on("error", (err) =>
+      reject(new Error(`the server at ${u.origin} did not answer: ${(err as Error).message}`)),
+    );
+    req.end(payload);
+  });
+}
+
 export async function openApiClient(settings: Settings, opts: { account?: string }): Promise<ApiClient> {
   if (!settings.databaseUrl) {
     const owner = readLock(settings.dataDir);
@@ -74,25 +110,27 @@ export async function openApiClient(settings: Settings, opts: { account?: string
         mode: "remote",
         local: null,
         async call<T>(method: string, path: string, body?: unknown) {
-          const res = await fetch(`${base}${path}`, {
+          const res = await send(
+            `${base}${path}`,
             method,
-            headers: headers(token, opts.account, body !== undefined),
-            ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-          });
-          const text = await res.text();
+            headers(token, opts.account, body !== undefined),
+            body,
+          );
+          const text = res.body.toString("utf8");
           const payload = text ? JSON.parse(text) : null;
-          if (!res.ok) fail(res.status, payload);
+          if (res.status >= 400) fail(res.status, payload);
           return payload as T;
         },
         async download(path: string, body?: unknown) {
-          const res = await fetch(`${base}${path}`, {
-            method: body === undefined ? "GET" : "POST",
-            headers: headers(token, opts.account, body !== undefined),
-            ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-          });
-          const bytes = Buffer.from(await res.arrayBuffer());
-          if (!res.ok) fail(res.status, JSON.parse(bytes.toString("utf8") || "null"));
-          const h = Object.fromEntries(res.headers.entries());
+          const res = await send(
+            `${base}${path}`,
+            body === undefined ? "GET" : "POST",
+            headers(token, opts.account, body !== undefined),
+            body,
+          );
+          const bytes = res.body;
+          if (res.status >= 400) fail(res.status, JSON.parse(bytes.toString("utf8") || "null"));
+          const h = res.headers;
           return {
             fileName: fileNameOf(h["content-disposition"]),
             contentType: h["content-type"] ?? "",
@@ -104,6 +142,27 @@ export async function openApiClient(settings: Settings, opts: { account?: string
       };
     }
   }
+  // The in-process app (database, HTTP routes, job handlers) loads only here: a command that talks to a
+  // running server never pays for it.
+  const [
+    { ensureOperatorToken },
+    { createContext },
+    { SecretRegistry },
+    { buildHttpApp },
+    { defaultDeps },
+    { JobQueue },
+    { createLogger },
+    { startWorker },
+  ] = await Promise.all([
+    import("../auth/tokens.ts"),
+    import("../context.ts"),
+    import("../core/secrets.ts"),
+    import("../http/app.ts"),
+    import("../http/default-deps.ts"),
+    import("../jobs/queue.ts"),
+    import("../logger.ts"),
+    import("../worker.ts"),
+  ]);
   const secrets = new SecretRegistry();
   // Logs go to stderr so `--json` output on stdout stays machine-readable.
   const logger = createLogger({

@@ -1,6 +1,5 @@
-import cliProgress from "cli-progress";
 import type { ApiClient } from "./api-client.ts";
-import type { RunView } from "./main.ts";
+import type { RunView } from "./run-view.ts";
 
 const FINAL = new Set(["completed", "completed_with_errors", "failed", "cancelled"]);
 
@@ -13,7 +12,9 @@ export async function waitForRun(
   runId: number,
   opts: { progress: boolean },
 ): Promise<RunView> {
-  const bar = opts.progress
+  // The progress bar library loads only when a bar is shown (a terminal), not for scripts.
+  const cliProgress = opts.progress ? (await import("cli-progress")).default : null;
+  const bar = cliProgress
     ? new cliProgress.SingleBar(
         {
           format:

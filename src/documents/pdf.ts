@@ -1,9 +1,14 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import bwipjs from "bwip-js/node";
-import PDFDocument from "pdfkit";
+import type Bwip from "bwip-js/node";
+import type PDFKitDocument from "pdfkit";
 
 const require = createRequire(import.meta.url);
+
+// pdfkit and bwip-js take a quarter of a second to load: they load with the first document, not with
+// every server start and CLI command.
+let pdfkit: typeof PDFKitDocument | null = null;
+let bwip: typeof Bwip | null = null;
 
 /**
  * DejaVu Sans covers Latin Extended, Greek and Cyrillic: the names buyers actually have.
@@ -72,7 +77,8 @@ export function createDoc(
   author: string,
   opts: { bufferPages?: boolean } = {},
 ): { doc: Doc; finish(): Promise<Buffer> } {
-  const doc = new PDFDocument({
+  pdfkit ??= require("pdfkit") as typeof PDFKitDocument;
+  const doc = new pdfkit({
     autoFirstPage: false,
     bufferPages: opts.bufferPages ?? false,
     margin: 0,
@@ -136,7 +142,8 @@ function code128(text: string): number[] | null {
   let sbs = barsCache.get(text);
   if (sbs === undefined) {
     try {
-      const [enc] = bwipjs.raw("code128", text, {}) as unknown as { sbs: number[] }[];
+      bwip ??= require("bwip-js/node") as typeof Bwip;
+      const [enc] = bwip.raw("code128", text, {}) as unknown as { sbs: number[] }[];
       sbs = enc?.sbs ?? null;
     } catch {
       sbs = null; // not encodable (characters outside Code 128): the number is printed as text anyway

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -24,6 +25,12 @@ function migrationsHash(): string {
  * migrating a fresh PGlite takes seconds); PostgreSQL files clone a migrated template database.
  */
 export default async function setup(project: TestProject) {
+  // The processes tests start run build/ (bin/orderhub.js): compile today's sources once, before any
+  // of them, rather than in each (bin/orderhub.js would notice a stale build, but in every process).
+  const built = spawnSync(process.execPath, [join(import.meta.dirname, "..", "..", "scripts", "build.js")], {
+    stdio: "inherit",
+  });
+  if (built.status !== 0) throw new Error("scripts/build.js failed: see above");
   const hash = migrationsHash();
   const url = process.env.ORDERHUB_TEST_DATABASE_URL;
   if (url) {
