@@ -1,4 +1,3 @@
-import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
 import type { ExtractTablesWithRelations } from "drizzle-orm";
@@ -8,6 +7,7 @@ import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import pg from "pg";
+import { preparePrivateDir } from "./data-dir.ts";
 import { acquireDataDirLock, type DataDirLock } from "./lock.ts";
 import * as schema from "./schema.ts";
 
@@ -84,7 +84,7 @@ async function openPglite(opts: OpenOptions): Promise<Database> {
   const inMemory = !opts.dataDir || opts.dataDir.startsWith("memory://");
   let lock: DataDirLock | null = null;
   if (!inMemory && opts.dataDir) {
-    mkdirSync(opts.dataDir, { recursive: true });
+    preparePrivateDir(opts.dataDir);
     if (opts.lock !== false) lock = acquireDataDirLock(opts.dataDir);
   }
   let client: PGlite;
@@ -94,6 +94,8 @@ async function openPglite(opts: OpenOptions): Promise<Database> {
       ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),
     });
     await client.waitReady;
+    // PGlite writes its files 0666 whatever the umask: take that back (the folders already keep others out).
+    if (!inMemory && opts.dataDir) preparePrivateDir(opts.dataDir, { deep: true });
   } catch (err) {
     lock?.release();
     throw err;
@@ -118,6 +120,8 @@ async function openPglite(opts: OpenOptions): Promise<Database> {
     async close() {
       try {
         if (!client.closed) await client.close();
+        // Files PGlite made while running (new tables, WAL segments) get the same rights.
+        if (!inMemory && opts.dataDir) preparePrivateDir(opts.dataDir, { deep: true });
       } finally {
         lock?.release();
       }

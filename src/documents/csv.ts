@@ -1,4 +1,4 @@
-import { stringify } from "csv-stringify/sync";
+import { neutralise, writeCsv } from "../core/csv.ts";
 import { toDecimalString } from "../core/money.ts";
 import { type DocOrder, itemCount, weightGrams } from "./model.ts";
 
@@ -9,11 +9,8 @@ export function csvMoney(amount: number): string {
     .replace(/(\.\d\d)0$/, "$1");
 }
 
-/** Text a spreadsheet would run as a formula (=, +, -, @, tab, CR at the start) is kept as text. */
-export function csvText(s: string | null | undefined): string {
-  if (s === null || s === undefined) return "";
-  return /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
-}
+/** Text a spreadsheet would run as a formula (=, +, -, @, tab, CR, LF at the start) is kept as text. */
+export const csvText = neutralise;
 
 const ORDER_COLUMNS = [
   "order_number",
@@ -99,7 +96,7 @@ export function ordersCsv(orders: DocOrder[]): Buffer {
       o.url ?? "",
     ];
   });
-  return Buffer.from(`\ufeff${stringify([ORDER_COLUMNS, ...rows], { record_delimiter: "\r\n" })}`, "utf8");
+  return Buffer.from(`\ufeff${writeCsv([ORDER_COLUMNS, ...rows])}`, "utf8");
 }
 
 const LINE_COLUMNS = [
@@ -133,7 +130,7 @@ export function linesCsv(orders: DocOrder[]): Buffer {
         l.itemType,
         csvText(l.colorName),
         l.condition,
-        l.completeness ?? "",
+        csvText(l.completeness),
         String(l.quantity),
         csvMoney(l.unitPrice),
         csvMoney(l.lineTotal),
@@ -142,5 +139,5 @@ export function linesCsv(orders: DocOrder[]): Buffer {
       ]);
     }
   }
-  return Buffer.from(`\ufeff${stringify([LINE_COLUMNS, ...rows], { record_delimiter: "\r\n" })}`, "utf8");
+  return Buffer.from(`\ufeff${writeCsv([LINE_COLUMNS, ...rows])}`, "utf8");
 }

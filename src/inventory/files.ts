@@ -1,12 +1,11 @@
 import { parse as parseCsv } from "csv-parse/sync";
-import { stringify } from "csv-stringify/sync";
-import { asc, eq } from "drizzle-orm";
+import { and, asc, eq, gt } from "drizzle-orm";
 import { XMLBuilder, XMLParser } from "fast-xml-parser";
 import type { AppContext } from "../context.ts";
+import { restoreNeutralised, writeCsv } from "../core/csv.ts";
 import { badRequest } from "../core/errors.ts";
 import { parseDecimal, toDecimalString } from "../core/money.ts";
 import { inventoryLots } from "../db/schema.ts";
-import { writeLedger } from "./ledger.ts";
 
 /** BrickLink's item type letters in the mass-upload XML. */
 const TYPE_LETTER: Record<string, string> = {
@@ -35,30 +34,49 @@ export interface FileLot {
   where?: string;
 }
 
+/** Lots a page at a time, yielding between pages: a 200,000-lot export must not hold up the server. */
+async function* lotPages(ctx: AppContext, accountId: number) {
+  let after = 0;
+  for (;;) {
+    const page = await ctx.db
+      .select()
+      .from(inventoryLots)
+      .where(and(eq(inventoryLots.accountId, accountId), gt(inventoryLots.id, after)))
+      .orderBy(asc(inventoryLots.id))
+      .limit(EXPORT_PAGE);
+    if (page.length === 0) return;
+    yield page;
+    after = page.at(-1)!.id;
+    await new Promise<void>((r) => setImmediate(r));
+  }
+}
+const EXPORT_PAGE = 5_000;
+
 /** The lots as BrickLink's mass-upload XML (ITEMTYPE, ITEMID, COLOR, QTY, PRICE, CONDITION, REMARKS, DESCRIPTION). */
 export async function exportXml(ctx: AppContext, accountId: number): Promise<string> {
-  const lots = await ctx.db
-    .select()
-    .from(inventoryLots)
-    .where(eq(inventoryLots.accountId, accountId))
-    .orderBy(asc(inventoryLots.id));
   const builder = new XMLBuilder({ format: true, suppressEmptyNode: true });
-  return builder.build({
-    INVENTORY: {
-      ITEM: lots.map((l) => ({
-        ITEMTYPE: TYPE_LETTER[l.itemType] ?? "P",
-        ITEMID: l.itemNo ?? "",
-        ...(l.colorId ? { COLOR: l.colorId } : {}),
-        QTY: l.quantity,
-        ...(l.price !== null
-          ? { PRICE: toDecimalString(l.price, 4).replace(/0+$/, "").replace(/\.$/, "") }
-          : {}),
-        CONDITION: l.condition === "used" ? "U" : "N",
-        ...(l.location ? { REMARKS: l.location } : {}),
-        ...(l.description ? { DESCRIPTION: l.description } : {}),
-      })),
-    },
-  });
+  const doc = (lots: (typeof inventoryLots.$inferSelect)[]) =>
+    builder.build({
+      INVENTORY: {
+        ITEM: lots.map((l) => ({
+          ITEMTYPE: TYPE_LETTER[l.itemType] ?? "P",
+          ITEMID: l.itemNo ?? "",
+          ...(l.colorId ? { COLOR: l.colorId } : {}),
+          QTY: l.quantity,
+          ...(l.price !== null
+            ? { PRICE: toDecimalString(l.price, 4).replace(/0+$/, "").replace(/\.$/, "") }
+            : {}),
+          CONDITION: l.condition === "used" ? "U" : "N",
+          ...(l.location ? { REMARKS: l.location } : {}),
+          ...(l.description ? { DESCRIPTION: l.description } : {}),
+        })),
+      },
+    }) as string;
+  const parts: string[] = [];
+  // Each page as a document of its own, its items kept and the INVENTORY lines around them dropped.
+  for await (const page of lotPages(ctx, accountId))
+    parts.push(doc(page).split("\n").slice(1, -2).join("\n"));
+  return parts.length ? `<INVENTORY>\n${parts.join("\n")}\n</INVENTORY>\n` : doc([]);
 }
 
 const CSV_COLUMNS = [
@@ -76,30 +94,26 @@ const CSV_COLUMNS = [
 ];
 
 export async function exportCsv(ctx: AppContext, accountId: number): Promise<string> {
-  const lots = await ctx.db
-    .select()
-    .from(inventoryLots)
-    .where(eq(inventoryLots.accountId, accountId))
-    .orderBy(asc(inventoryLots.id));
-  return stringify(
-    [
-      CSV_COLUMNS,
-      ...lots.map((l) => [
-        String(l.id),
-        l.itemType,
-        l.itemNo ?? "",
-        l.colorId ?? "",
-        l.colorName ?? "",
-        l.condition,
-        String(l.quantity),
-        String(l.reserved),
-        l.price === null ? "" : toDecimalString(l.price, 4),
-        l.location ?? "",
-        l.description ?? "",
-      ]),
-    ],
-    { record_delimiter: "\r\n" },
-  );
+  const parts = [writeCsv([CSV_COLUMNS])];
+  for await (const page of lotPages(ctx, accountId))
+    parts.push(
+      writeCsv(
+        page.map((l) => [
+          String(l.id),
+          l.itemType,
+          l.itemNo ?? "",
+          l.colorId ?? "",
+          l.colorName ?? "",
+          l.condition,
+          String(l.quantity),
+          String(l.reserved),
+          l.price === null ? "" : toDecimalString(l.price, 4),
+          l.location ?? "",
+          l.description ?? "",
+        ]),
+      ),
+    );
+  return parts.join("");
 }
 
 function fail(where: string, message: string): never {
@@ -215,8 +229,12 @@ export function parseLotCsv(text: string): FileLot[] {
       throw badRequest(
         `the CSV has no "${col}" column (columns: ${Object.keys(rows[0]!.record).join(", ").slice(0, 500)})`,
       );
-  return rows.map(({ record: r, info }) => {
+  return rows.map(({ record, info }) => {
     const where = `line ${info.lines}`;
+    // The export keeps formula-like text as text behind a `'`; reading it back takes that off.
+    const r = Object.fromEntries(
+      Object.entries(record).map(([k, v]) => [k, typeof v === "string" ? restoreNeutralised(v) : v]),
+    ) as Record<string, string>;
     for (const [k, v] of Object.entries(r)) if (typeof v === "string") textOf(v, where, k);
     if (!r.item_no) fail(where, "item_no is missing");
     const cond = (r.condition || "new").toLowerCase();
@@ -243,74 +261,4 @@ export function parseLotCsv(text: string): FileLot[] {
       where,
     } satisfies FileLot;
   });
-}
-
-/**
- * Adds the file's lots: a lot with the same item, colour, condition and location gets the quantity
- * added, others are created — every change an "import" ledger row. All in one transaction: a bad
- * line means nothing is written.
- */
-export async function importFile(
-  ctx: AppContext,
-  input: { accountId: number; userId: number | null; lots: FileLot[]; name: string },
-): Promise<{ created: number; added: number }> {
-  let created = 0;
-  let added = 0;
-  await ctx.db.transaction(async (tx) => {
-    const key = (itemNo: string | null, colorId: string | null, condition: string, location: string | null) =>
-      `${(itemNo ?? "").toLowerCase()}|${colorId ?? ""}|${condition}|${location ?? ""}`;
-    const existing = await tx
-      .select({
-        id: inventoryLots.id,
-        quantity: inventoryLots.quantity,
-        itemNo: inventoryLots.itemNo,
-        colorId: inventoryLots.colorId,
-        condition: inventoryLots.condition,
-        location: inventoryLots.location,
-      })
-      .from(inventoryLots)
-      .where(eq(inventoryLots.accountId, input.accountId));
-    const byKey = new Map(existing.map((l) => [key(l.itemNo, l.colorId, l.condition, l.location), l.id]));
-    const totals = new Map(
-      existing.map((l) => [key(l.itemNo, l.colorId, l.condition, l.location), l.quantity]),
-    );
-    for (const [i, f] of input.lots.entries()) {
-      const k = key(f.itemNo, f.colorId, f.condition, f.location);
-      const total = (totals.get(k) ?? 0) + f.quantity;
-      if (total > MAX_LOT_QUANTITY)
-        fail(f.where ?? `lot ${i + 1}`, `the quantity brings the lot to more than ${MAX_LOT_QUANTITY}`);
-      totals.set(k, total);
-      const same = byKey.has(k) ? { id: byKey.get(k)! } : undefined;
-      let lotId = same?.id;
-      if (!lotId) {
-        const [lot] = await tx
-          .insert(inventoryLots)
-          .values({
-            accountId: input.accountId,
-            itemType: f.itemType,
-            itemNo: f.itemNo,
-            colorId: f.colorId,
-            colorName: f.colorName,
-            condition: f.condition,
-            location: f.location,
-            price: f.price,
-            description: f.description,
-          })
-          .returning({ id: inventoryLots.id });
-        lotId = lot!.id;
-        byKey.set(k, lotId);
-        created++;
-      } else added++;
-      await writeLedger(tx, {
-        accountId: input.accountId,
-        lotId,
-        kind: "import",
-        quantityDelta: f.quantity,
-        reservedDelta: 0,
-        reason: `from ${input.name}`,
-        userId: input.userId,
-      });
-    }
-  });
-  return { created, added };
 }

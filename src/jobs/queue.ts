@@ -3,7 +3,7 @@ import type { AppContext } from "../context.ts";
 import type { Tx } from "../db/connection.ts";
 
 /** Every kind of background job, a closed set. */
-export const JOB_NAMES = ["sync.run", "outbox.dispatch"] as const;
+export const JOB_NAMES = ["sync.run", "outbox.dispatch", "inventory.import"] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
 /** `signal` aborts when the queue stops and a job outlives the grace period: stop at a safe point. */

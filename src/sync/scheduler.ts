@@ -31,13 +31,19 @@ export function validateSchedule(input: unknown): Schedule {
     );
   }
   if (parsed.data.kind === "cron") {
+    let cron: Cron;
     try {
-      new Cron(parsed.data.expression, { timezone: "UTC", paused: true });
+      cron = new Cron(parsed.data.expression, { timezone: "UTC", paused: true });
     } catch (err) {
       throw new ScheduleError(
         `invalid cron expression "${parsed.data.expression}": ${(err as Error).message}`,
       );
     }
+    // `0 0 30 2 *` parses but names a day that never comes: refused here, not when it is first due.
+    if (!cron.nextRun())
+      throw new ScheduleError(
+        `cron expression "${parsed.data.expression}" never fires (no such date, such as 30 February)`,
+      );
   }
   return parsed.data;
 }
@@ -81,11 +87,22 @@ export async function schedulerTick(ctx: AppContext, queue: JobQueue, now: Date)
       });
       await tx
         .update(connections)
-        .set({ nextSyncAt: nextRunAt(validateSchedule(c.schedule), now) })
+        .set(nextTimeOrOff(ctx, c.id, c.schedule, now))
         .where(eq(connections.id, c.id));
     }
     return due.length;
   });
+}
+
+/** The next time, or the schedule switched off: one stored schedule that never fires must not stop every tick. */
+function nextTimeOrOff(ctx: AppContext, connectionId: number, schedule: unknown, now: Date) {
+  try {
+    return { nextSyncAt: nextRunAt(validateSchedule(schedule), now) };
+  } catch (err) {
+    if (!(err instanceof ScheduleError)) throw err;
+    ctx.logger.warn({ connectionId, err: err.message }, "schedule switched off: it never fires");
+    return { scheduleEnabled: false, nextSyncAt: null };
+  }
 }
 
 /** Connections without a next time get one (new connections, changed schedules). */
@@ -93,11 +110,17 @@ export async function primeSchedules(ctx: AppContext, now: Date): Promise<void> 
   const rows = await ctx.db
     .select({ id: connections.id, schedule: connections.schedule })
     .from(connections)
-    .where(and(isNull(connections.nextSyncAt), isNull(connections.disabledAt)));
+    .where(
+      and(
+        isNull(connections.nextSyncAt),
+        isNull(connections.disabledAt),
+        eq(connections.scheduleEnabled, true),
+      ),
+    );
   for (const r of rows) {
     await ctx.db
       .update(connections)
-      .set({ nextSyncAt: nextRunAt(validateSchedule(r.schedule), now) })
+      .set(nextTimeOrOff(ctx, r.id, r.schedule, now))
       .where(and(eq(connections.id, r.id), sql`${connections.nextSyncAt} is null`));
   }
 }
