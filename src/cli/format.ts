@@ -19,8 +19,26 @@ export function table(
 function cell(v: unknown): string {
   if (v === null || v === undefined) return "";
   if (v instanceof Date) return v.toISOString();
-  if (typeof v === "object") return JSON.stringify(v);
-  return String(v);
+  if (typeof v === "object") return plain(JSON.stringify(v), { oneLine: true });
+  return plain(String(v), { oneLine: true });
+}
+
+// ESC/CSI sequences (colours, cursor moves, OSC title/clipboard up to BEL or ST) and single C1 codes.
+const ESCAPES =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+  /(?:\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b\[[0-?]*[ -/]*[@-~]|\u009b[0-?]*[ -/]*[@-~]|\u009d[^\u0007\u009c]*[\u0007\u009c]?|\u001b[@-_]?)/g;
+// Every other control character except tab and line feed; bidi overrides too (they reorder text).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text from marketplaces (buyer names, remarks) made safe for a terminal: escape sequences and
+ * control characters are dropped, so a name cannot retitle the window, write the clipboard or
+ * move the cursor. `oneLine` also turns line breaks and tabs into spaces (table cells).
+ */
+export function plain(text: string, opts: { oneLine?: boolean } = {}): string {
+  const out = text.replace(ESCAPES, "").replace(CONTROLS, "");
+  return opts.oneLine ? out.replace(/[\t\n]/g, " ") : out;
 }
 
 export function kebab(key: string): string {

@@ -42,3 +42,36 @@ describe("SecretRegistry", () => {
     expect(r.scrub("tiny")).toBe("tiny");
   });
 });
+
+describe("SecretRegistry: encoded forms", () => {
+  const secret = "LeakT~ilde!(x) S+pace*'q";
+  const r = new SecretRegistry();
+  r.add(secret);
+  const forms = {
+    form: new URLSearchParams({ key: secret }).toString().slice(4),
+    uriComponent: encodeURIComponent(secret),
+    rfc3986: encodeURIComponent(secret).replace(
+      /[!'()*~]/g,
+      (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+    ),
+    lowerHex: encodeURIComponent(secret).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()),
+    json: JSON.stringify(`${secret}"`).slice(1, -3),
+  };
+  it.each(Object.entries(forms))("blanks the %s form", (_name, encoded) => {
+    expect(r.scrub(`body: key=${encoded}&x=1`)).toBe("body: key=[redacted]&x=1");
+  });
+
+  it("blanks what the issue saw: a tilde as %7E and a space as +", () => {
+    const s = new SecretRegistry();
+    s.add("LeakT~ilde-1234");
+    s.add("LeakS pace-1234");
+    const out = s.scrub("key=LeakT%7Eilde-1234&other=LeakS+pace-1234 and LeakS%20pace-1234");
+    expect(out).toBe("key=[redacted]&other=[redacted] and [redacted]");
+  });
+
+  it("leaves text alone that only looks similar", () => {
+    const s = new SecretRegistry();
+    s.add("abc def ghi");
+    expect(s.scrub("abc+def+gh! and abc%20def")).toBe("abc+def+gh! and abc%20def");
+  });
+});

@@ -67,20 +67,48 @@ export function parseSecretKey(text: string): Buffer {
  * someone puts one into a message by mistake (defence in depth; redaction paths come first).
  */
 export class SecretRegistry {
-  private readonly values = new Set<string>();
+  private readonly values = new Map<string, RegExp>();
   add(value: string | null | undefined): void {
-    if (value && value.length >= 6) this.values.add(value);
+    if (value && value.length >= 6 && !this.values.has(value)) this.values.set(value, encodedForms(value));
   }
   scrub(text: string): string {
     let out = text;
-    for (const v of this.values) {
+    for (const [v, encoded] of this.values) {
       if (out.includes(v)) out = out.split(v).join("[redacted]");
-      const enc = encodeURIComponent(v);
-      if (enc !== v && out.includes(enc)) out = out.split(enc).join("[redacted]");
+      // Encoded forms only show where something was escaped: skip the regex for plain text.
+      if (/[%+\\]/.test(out)) out = out.replace(encoded, "[redacted]");
     }
     return out;
   }
   get size(): number {
     return this.values.size;
   }
+}
+
+/**
+ * Matches a secret however it was escaped on its way into a text: percent-encoded (any subset of
+ * its characters, either hex case, as encodeURIComponent or RFC 3986 or form encoding does),
+ * with `+` for spaces (application/x-www-form-urlencoded), or JSON-escaped.
+ */
+function encodedForms(value: string): RegExp {
+  const alternatives = [...value].map((ch) => {
+    const options = new Set<string>([escapeRegExp(ch)]);
+    const bytes = [...Buffer.from(ch, "utf8")];
+    options.add(bytes.map((b) => `%${hexPattern(b)}`).join(""));
+    if (ch === " ") options.add("\\+");
+    const json = JSON.stringify(ch).slice(1, -1);
+    if (json !== ch) options.add(escapeRegExp(json));
+    return options.size === 1 ? [...options][0]! : `(?:${[...options].join("|")})`;
+  });
+  return new RegExp(alternatives.join(""), "g");
+}
+
+function hexPattern(byte: number): string {
+  return [...byte.toString(16).padStart(2, "0")]
+    .map((d) => (/[a-f]/.test(d) ? `[${d}${d.toUpperCase()}]` : d))
+    .join("");
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

@@ -1,4 +1,4 @@
-import { and, asc, count, eq, gt, isNull, sql } from "drizzle-orm";
+import { and, asc, count, eq, gt, isNull, lte, or, sql } from "drizzle-orm";
 import type { DbOrTx } from "../connection.ts";
 import { apiTokens, auditLog, sessions, users } from "../schema.ts";
 
@@ -11,6 +11,9 @@ export function publicUser(u: UserRow) {
     email: u.email,
     name: u.name,
     role: u.role,
+    disabled: u.disabledAt !== null,
+    disabledAt: u.disabledAt,
+    lockedUntil: u.lockedUntil,
     lastLoginAt: u.lastLoginAt,
     createdAt: u.createdAt,
   };
@@ -21,9 +24,67 @@ export async function countUsers(db: DbOrTx): Promise<number> {
   return r?.n ?? 0;
 }
 
-export async function findUserByEmail(db: DbOrTx, email: string): Promise<UserRow | null> {
-  const [u] = await db.select().from(users).where(sql`lower(${users.email}) = ${email.toLowerCase()}`);
+/** The user with this e-mail in one account (e-mails are unique per account, not across accounts). */
+export async function findUserByEmail(db: DbOrTx, accountId: number, email: string): Promise<UserRow | null> {
+  const [u] = await db
+    .select()
+    .from(users)
+    .where(and(eq(users.accountId, accountId), sql`lower(${users.email}) = ${email.toLowerCase()}`));
   return u ?? null;
+}
+
+/** Every account's user with this e-mail, for sign-in (oldest first, a few at most). */
+export async function findSignInCandidates(db: DbOrTx, email: string, limit: number): Promise<UserRow[]> {
+  return db
+    .select()
+    .from(users)
+    .where(sql`lower(${users.email}) = ${email.toLowerCase()}`)
+    .orderBy(asc(users.id))
+    .limit(limit);
+}
+
+/**
+ * Counts a sign-in attempt before its password is checked, in one statement, so parallel attempts
+ * cannot all pass a lock that none of them has written yet. Null when the user is locked.
+ */
+export async function reserveLoginAttempt(
+  db: DbOrTx,
+  userId: number,
+  now: Date,
+  lockAfter: number,
+  lockUntil: Date,
+): Promise<{ failedLogins: number; lockedUntil: Date | null } | null> {
+  const [r] = await db
+    .update(users)
+    .set({
+      failedLogins: sql`${users.failedLogins} + 1`,
+      lockedUntil: sql`case when ${users.failedLogins} + 1 >= ${lockAfter} then ${lockUntil.toISOString()}::timestamptz else null end`,
+    })
+    .where(and(eq(users.id, userId), or(isNull(users.lockedUntil), lte(users.lockedUntil, now))))
+    .returning({ failedLogins: users.failedLogins, lockedUntil: users.lockedUntil });
+  return r ?? null;
+}
+
+/** Ends every session of a user (sign-out everywhere); returns how many there were. */
+export async function deleteUserSessions(db: DbOrTx, userId: number): Promise<number> {
+  const rows = await db.delete(sessions).where(eq(sessions.userId, userId)).returning({ id: sessions.id });
+  return rows.length;
+}
+
+/** Active owners of an account other than `exceptId`: an account never loses its last one. */
+export async function otherActiveOwners(db: DbOrTx, accountId: number, exceptId: number): Promise<number> {
+  const [r] = await db
+    .select({ n: count() })
+    .from(users)
+    .where(
+      and(
+        eq(users.accountId, accountId),
+        eq(users.role, "owner"),
+        isNull(users.disabledAt),
+        sql`${users.id} <> ${exceptId}`,
+      ),
+    );
+  return r?.n ?? 0;
 }
 
 export async function listUsers(db: DbOrTx, accountId: number): Promise<UserRow[]> {

@@ -9,20 +9,26 @@ import {
   audit,
   createSession,
   deleteSession,
+  findSignInCandidates,
   findUserByEmail,
   firstOwner,
   getUser,
   insertUser,
   listUsers,
   publicUser,
+  reserveLoginAttempt,
+  type UserRow,
 } from "../../db/repos/users.ts";
 import { apiTokens, users } from "../../db/schema.ts";
 import { newSessionSecrets, SESSION_COOKIE, setSessionCookie } from "../auth.ts";
 import { defineRoute, idParam, type RouteDef } from "../route.ts";
 import { emailSchema, passwordSchema } from "./system.ts";
+import { userAdminRoutes } from "./users.ts";
 
 const LOCK_AFTER = 5;
 const LOCK_MINUTES = 15;
+/** Accounts one e-mail is tried against at sign-in (e-mails are unique per account only). */
+const MAX_CANDIDATES = 5;
 const IP_LOGINS_PER_MINUTE = 20;
 const WINDOW_MS = 60_000;
 /** Addresses (or e-mails) remembered at most; the oldest are dropped first, never all at once. */
@@ -76,12 +82,10 @@ class IpLimiter {
  */
 class UnknownEmailLocks {
   private readonly entries = new Map<string, { failed: number; lockedUntil: number | null }>();
-  lockedUntil(email: string, now: number): Date | null {
-    const e = this.entries.get(email);
-    return e?.lockedUntil && e.lockedUntil > now ? new Date(e.lockedUntil) : null;
-  }
-  fail(email: string, now: number): void {
+  /** Counts an attempt (before any await, so parallel ones count too); the lock when it is locked. */
+  attempt(email: string, now: number): Date | null {
     const e = this.entries.get(email) ?? { failed: 0, lockedUntil: null };
+    if (e.lockedUntil && e.lockedUntil > now) return new Date(e.lockedUntil);
     e.failed += 1;
     e.lockedUntil = e.failed >= LOCK_AFTER ? now + LOCK_MINUTES * 60_000 : null;
     this.entries.delete(email);
@@ -90,6 +94,7 @@ class UnknownEmailLocks {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
     }
+    return null;
   }
 }
 
@@ -116,7 +121,12 @@ export function authRoutes(ctx: AppContext): RouteDef[] {
       auth: "public",
       summary: "Sign in with e-mail and password (sets the session cookie)",
       tags: ["auth"],
-      body: z.object({ email: z.string().trim().min(1).max(200), password: z.string().min(1).max(200) }),
+      body: z.object({
+        email: z.string().trim().min(1).max(200),
+        password: z.string().min(1).max(200),
+        /** Only needed when one e-mail (with one password) signs in to several accounts. */
+        account: z.string().trim().min(1).max(40).optional(),
+      }),
       async handler({ body, ip, req }, reply) {
         const now = ctx.clock.now();
         const wait = limiter.retryAfterMs(ip, now.getTime());
@@ -131,27 +141,47 @@ export function authRoutes(ctx: AppContext): RouteDef[] {
           );
         }
         const email = body.email.toLowerCase();
-        const user = await findUserByEmail(ctx.db, body.email);
-        if (user?.lockedUntil && user.lockedUntil > now) throw lockedError(user.lockedUntil);
-        const unknownLock = user ? null : unknownEmails.lockedUntil(email, now.getTime());
-        if (unknownLock) throw lockedError(unknownLock);
-        const ok = await verifyPassword(body.password, user?.passwordHash ?? DUMMY_HASH);
-        if (!user || !ok || user.disabledAt) {
-          if (user) {
-            const failed = user.failedLogins + 1;
-            await ctx.db
-              .update(users)
-              .set({
-                failedLogins: failed,
-                lockedUntil: failed >= LOCK_AFTER ? new Date(now.getTime() + LOCK_MINUTES * 60_000) : null,
-              })
-              .where(eq(users.id, user.id));
-            await audit(ctx.db, { accountId: user.accountId, userId: user.id, action: "login.failed", ip });
-          } else {
-            unknownEmails.fail(email, now.getTime());
+        const lockUntil = new Date(now.getTime() + LOCK_MINUTES * 60_000);
+        const found = await findSignInCandidates(ctx.db, email, MAX_CANDIDATES);
+        const accountId = body.account ? (await findAccountBySlug(ctx.db, body.account))?.id : undefined;
+        const candidates = body.account ? found.filter((u) => u.accountId === accountId) : found;
+        if (candidates.length === 0) {
+          // Counted before the check, like a real user's attempt, so parallel guesses lock too.
+          const unknownLock = unknownEmails.attempt(email, now.getTime());
+          if (unknownLock) throw lockedError(unknownLock);
+          await verifyPassword(body.password, DUMMY_HASH);
+          throw new AppError(401, "invalid_credentials", "wrong e-mail or password");
+        }
+        // Each attempt is counted (atomically) before the password is checked; a locked user is not tried.
+        const open: UserRow[] = [];
+        let lockedUntil: Date | null = null;
+        for (const u of candidates) {
+          const r = await reserveLoginAttempt(ctx.db, u.id, now, LOCK_AFTER, lockUntil);
+          if (r) open.push(u);
+          else lockedUntil ??= (await getUser(ctx.db, u.id))?.lockedUntil ?? lockUntil;
+        }
+        if (open.length === 0) throw lockedError(lockedUntil ?? lockUntil);
+        const matches: UserRow[] = [];
+        for (const u of open) {
+          if ((await verifyPassword(body.password, u.passwordHash)) && !u.disabledAt) matches.push(u);
+        }
+        if (matches.length === 0) {
+          for (const u of open) {
+            await audit(ctx.db, { accountId: u.accountId, userId: u.id, action: "login.failed", ip });
           }
           throw new AppError(401, "invalid_credentials", "wrong e-mail or password");
         }
+        if (matches.length > 1) {
+          // Only someone who knows the password of each of them gets this far.
+          const accounts = await Promise.all(matches.map((u) => accountView(u.accountId)));
+          throw new AppError(
+            409,
+            "choose_account",
+            "this e-mail and password open several accounts: sign in again naming the account",
+            { accounts: accounts.filter((a) => a !== null).map((a) => ({ slug: a.slug, name: a.name })) },
+          );
+        }
+        const user = matches[0]!;
         await ctx.db
           .update(users)
           .set({ failedLogins: 0, lockedUntil: null, lastLoginAt: now })
@@ -259,8 +289,9 @@ export function authRoutes(ctx: AppContext): RouteDef[] {
         name: z.string().trim().max(100).optional(),
       }),
       async handler({ auth, body, ip }) {
-        if (await findUserByEmail(ctx.db, body.email))
-          throw conflict(`a user with the e-mail ${body.email} exists already`);
+        // Only this account is looked at: whether the address is used by another account stays unknown.
+        if (await findUserByEmail(ctx.db, auth!.accountId!, body.email))
+          throw conflict(`this account has a user with the e-mail ${body.email} already`);
         const user = await insertUser(ctx.db, {
           accountId: auth!.accountId!,
           email: body.email,
@@ -279,17 +310,25 @@ export function authRoutes(ctx: AppContext): RouteDef[] {
         return { user: publicUser(user) };
       },
     }),
+    ...userAdminRoutes(ctx),
     defineRoute({
       method: "GET",
       url: "/api/tokens",
       auth: "user",
-      summary: "API tokens of this account (never the tokens themselves)",
+      summary: "API tokens (an owner sees the account's, others their own; never the tokens themselves)",
       tags: ["tokens"],
       async handler({ auth }) {
         const rows = await ctx.db
           .select()
           .from(apiTokens)
-          .where(and(eq(apiTokens.accountId, auth!.accountId!), isNull(apiTokens.revokedAt)))
+          .where(
+            and(
+              eq(apiTokens.accountId, auth!.accountId!),
+              isNull(apiTokens.revokedAt),
+              // Owners see every token of the account; everyone else only their own.
+              auth!.role === "owner" ? undefined : eq(apiTokens.userId, auth!.userId ?? -1),
+            ),
+          )
           .orderBy(desc(apiTokens.id));
         return {
           tokens: rows.map((t) => ({
@@ -347,8 +386,8 @@ export function authRoutes(ctx: AppContext): RouteDef[] {
     defineRoute({
       method: "DELETE",
       url: "/api/tokens/:id",
-      auth: ["owner", "staff"],
-      summary: "Revoke an API token",
+      auth: "user",
+      summary: "Revoke an API token (your own; an owner any of the account's)",
       tags: ["tokens"],
       params: idParam,
       async handler({ auth, params, ip }) {
@@ -360,6 +399,8 @@ export function authRoutes(ctx: AppContext): RouteDef[] {
               eq(apiTokens.id, params.id),
               eq(apiTokens.accountId, auth!.accountId!),
               isNull(apiTokens.revokedAt),
+              // Someone else's token answers "not found", as a token of another account does.
+              auth!.role === "owner" ? undefined : eq(apiTokens.userId, auth!.userId ?? -1),
             ),
           )
           .returning({ id: apiTokens.id });

@@ -1,4 +1,6 @@
 import type { AppContext } from "../../context.ts";
+import { resolveAuth } from "../auth.ts";
+import { trackStream } from "../live-streams.ts";
 import { defineRoute, type RouteDef } from "../route.ts";
 
 /** Server-sent events: order and sync changes of the caller's account, as they happen. */
@@ -29,10 +31,17 @@ export function eventRoutes(ctx: AppContext): RouteDef[] {
         const unsubscribe = ctx.events.subscribe(auth!.accountId!, (e) => {
           res.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
         });
-        const heartbeat = setInterval(() => res.write(": keep-alive\n\n"), 15_000);
+        // A user who was cut off (disabled, deleted, signed out) loses the stream at the next beat.
+        const heartbeat = setInterval(() => {
+          void resolveAuth(ctx, req)
+            .then((still) => (still ? res.write(": keep-alive\n\n") : res.end()))
+            .catch(() => res.end());
+        }, 15_000);
+        const untrack = trackStream(auth!.userId, () => res.end());
         const close = () => {
           clearInterval(heartbeat);
           unsubscribe();
+          untrack();
         };
         req.raw.on("close", close);
         res.on("close", close);

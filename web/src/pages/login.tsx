@@ -1,10 +1,12 @@
 import { type FormEvent, useState } from "react";
-import { api, setCsrf } from "../api.ts";
+import { ApiError, api, setCsrf } from "../api.ts";
 import { ErrorText } from "../components/ui.tsx";
 
 export function LoginPage({ onDone }: { onDone: () => void }) {
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  // One e-mail and password that open several accounts: the server names them, the seller picks one.
+  const [accounts, setAccounts] = useState<{ slug: string; name: string }[] | null>(null);
   async function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
     const f = new FormData(e.currentTarget);
@@ -14,11 +16,14 @@ export function LoginPage({ onDone }: { onDone: () => void }) {
       const res = await api<{ csrfToken: string }>("POST", "/api/auth/login", {
         email: String(f.get("email")),
         password: String(f.get("password")),
+        ...(f.get("account") ? { account: String(f.get("account")) } : {}),
       });
       setCsrf(res.csrfToken);
       onDone();
     } catch (err) {
-      setError(err);
+      if (err instanceof ApiError && err.code === "choose_account") {
+        setAccounts((err.details as { accounts: { slug: string; name: string }[] }).accounts);
+      } else setError(err);
     } finally {
       setBusy(false);
     }
@@ -35,6 +40,18 @@ export function LoginPage({ onDone }: { onDone: () => void }) {
           Password
           <input name="password" type="password" autoComplete="current-password" required />
         </label>
+        {accounts ? (
+          <label>
+            Account
+            <select name="account" required>
+              {accounts.map((a) => (
+                <option key={a.slug} value={a.slug}>
+                  {a.name}
+                </option>
+              ))}
+            </select>
+          </label>
+        ) : null}
         <ErrorText error={error} />
         <button type="submit" className="primary" disabled={busy}>
           {busy ? "Signing in…" : "Sign in"}
