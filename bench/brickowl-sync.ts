@@ -77,7 +77,7 @@ async function bench(kind: "pglite" | "postgres") {
     perMinute: 1e9,
     notifyPort,
   });
-  const server = await startServer(settingsFor(dataDir, url, { brickowlNotifyPort: notifyPort }), {
+  const server = await startServer(settingsFor(dataDir, url, { notifyPort: notifyPort }), {
     role: "all",
   });
   const ctx = server.ctx;

@@ -18,7 +18,11 @@ const envSchema = z.object({
   ORDERHUB_LOG_PRETTY: z.enum(["0", "1"]).optional(),
   ORDERHUB_SESSION_DAYS: z.coerce.number().int().min(1).max(365).default(14),
   ORDERHUB_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  ORDERHUB_NOTIFY_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  /** The older name of ORDERHUB_NOTIFY_PORT, still read. */
   ORDERHUB_BRICKOWL_NOTIFY_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  ORDERHUB_NOTIFY_HOST: z.string().min(1).optional(),
+  ORDERHUB_ALLOW_PRIVATE_MARKETPLACE_URLS: z.enum(["0", "1"]).default("0"),
   ORDERHUB_MARKETPLACE_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(600).default(30),
 });
 
@@ -34,8 +38,15 @@ export interface Settings {
   logPretty: boolean;
   sessionDays: number;
   workerConcurrency: number;
-  /** Port of the BrickOwl order/notify listener (BrickOwl calls 42500); null = off. */
-  brickowlNotifyPort: number | null;
+  /**
+   * Port of the listener for marketplaces that call a fixed port with their notices (the manifest's
+   * `noticeListener`: BrickOwl's order/notify calls 42500); null = off.
+   */
+  notifyPort: number | null;
+  /** Address the notification listener binds (HOST when unset). */
+  notifyHost: string | null;
+  /** Connections may point at private or loopback addresses (off: such URLs are refused). */
+  allowPrivateMarketplaceUrls: boolean;
   /** How long a marketplace call may take before it counts as failed (a write: as maybe applied). */
   marketplaceTimeoutMs: number;
 }
@@ -61,7 +72,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     logPretty: e.ORDERHUB_LOG_PRETTY ? e.ORDERHUB_LOG_PRETTY === "1" : Boolean(process.stdout.isTTY),
     sessionDays: e.ORDERHUB_SESSION_DAYS,
     workerConcurrency: e.ORDERHUB_WORKER_CONCURRENCY,
-    brickowlNotifyPort: e.ORDERHUB_BRICKOWL_NOTIFY_PORT ?? null,
+    notifyPort: e.ORDERHUB_NOTIFY_PORT ?? e.ORDERHUB_BRICKOWL_NOTIFY_PORT ?? null,
+    notifyHost: e.ORDERHUB_NOTIFY_HOST ?? null,
+    allowPrivateMarketplaceUrls: e.ORDERHUB_ALLOW_PRIVATE_MARKETPLACE_URLS === "1",
     marketplaceTimeoutMs: Math.round(e.ORDERHUB_MARKETPLACE_TIMEOUT_SECONDS * 1000),
   };
 }

@@ -5,9 +5,10 @@ import { type AppContext, type ContextOverrides, createContext } from "./context
 import { users } from "./db/schema.ts";
 import { pauseDemoConnections, startDemo } from "./demo.ts";
 import { defaultDeps } from "./http/default-deps.ts";
+import { startNoticeListener } from "./http/notice-listener.ts";
 import { startHttpServer } from "./http/server.ts";
 import { JobQueue } from "./jobs/queue.ts";
-import { startBrickOwlNotifyListener } from "./marketplaces/brickowl/notify.ts";
+import { listManifests } from "./marketplaces/registry.ts";
 import { startWorker } from "./worker.ts";
 
 export type Role = "all" | "web" | "worker";
@@ -35,7 +36,7 @@ export async function startServer(
   let worker: { stop(): Promise<void> } | null = null;
   let http: { url: string; close(): Promise<void> } | null = null;
   let demo: { stop(): Promise<void> } | null = null;
-  let notify: { url: string; close(): Promise<void> } | null = null;
+  const notify: { url: string; close(): Promise<void> }[] = [];
   try {
     queue = await JobQueue.start(ctx, { work: runWorker });
     if (runWorker) worker = await startWorker(ctx, queue);
@@ -43,9 +44,13 @@ export async function startServer(
       ensureOperatorToken(settings.dataDir);
       http = await startHttpServer(ctx, defaultDeps(queue), { port: settings.port, host: settings.host });
       ctx.database.announce({ url: http.url });
-      if (settings.brickowlNotifyPort) {
-        notify = await startBrickOwlNotifyListener(ctx, queue, { port: settings.brickowlNotifyPort });
-        ctx.logger.info({ url: notify.url }, "listening for BrickOwl order notifications");
+      if (settings.notifyPort) {
+        // The marketplaces whose notices call a fixed port of ours (BrickOwl's order/notify).
+        for (const m of listManifests().filter((x) => x.noticeListener)) {
+          const l = await startNoticeListener(ctx, queue, { marketplace: m.id, port: settings.notifyPort });
+          notify.push(l);
+          ctx.logger.info({ url: l.url, marketplace: m.id }, `listening for ${m.displayName} notifications`);
+        }
       }
     }
     if (opts.role === "all") {
@@ -54,7 +59,7 @@ export async function startServer(
     }
   } catch (err) {
     await demo?.stop().catch(() => {});
-    await notify?.close().catch(() => {});
+    for (const l of notify) await l.close().catch(() => {});
     await worker?.stop().catch(() => {});
     await queue?.stop({ graceful: false }).catch(() => {});
     await ctx.close();
@@ -70,7 +75,7 @@ export async function startServer(
     async stop() {
       // New requests stop first, then running jobs finish or are released, then the database closes.
       await http?.close().catch((err) => ctx.logger.warn({ err }, "http close failed"));
-      await notify?.close().catch(() => {});
+      for (const l of notify) await l.close().catch(() => {});
       await demo?.stop().catch(() => {});
       await worker?.stop().catch((err) => ctx.logger.warn({ err }, "worker stop failed"));
       await queue
@@ -106,7 +111,7 @@ async function printFirstRun(server: RunningServer): Promise<void> {
     "",
     "Orderhub is running, but nobody can sign in yet. Create the first owner:",
     `  open ${server.url}/setup in a browser, or run`,
-    "  npx orderhub user add --email you@example.com --password '<at least 10 characters>' --role owner",
+    "  npx orderhub user add --email you@example.com --role owner   (it asks for the password)",
     "",
   ];
   process.stderr.write(`${lines.join("\n")}\n`);

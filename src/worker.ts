@@ -1,6 +1,7 @@
 import type { AppContext } from "./context.ts";
 import { maintainDatabase } from "./db/maintenance.ts";
 import { FULFILMENT_KIND, fulfilmentPushHandler } from "./fulfillment/shipments.ts";
+import { failInterruptedImports, IMPORT_JOB, runImportJob } from "./inventory/import-job.ts";
 import { STOCK_KIND } from "./inventory/ledger.ts";
 import { stockPushHandler } from "./inventory/push.ts";
 import type { JobQueue } from "./jobs/queue.ts";
@@ -30,6 +31,14 @@ export async function startWorker(
     if (ctx.database.kind === "pglite" && run.created + run.updated >= 500)
       await maintainDatabase(ctx.database);
   });
+  await queue.work(
+    IMPORT_JOB,
+    async (data, job) => {
+      await runImportJob(ctx, Number(data.jobId), { signal: job.signal });
+    },
+    { concurrency: 1 },
+  );
+  await failInterruptedImports(ctx).catch((err) => ctx.logger.warn({ err }, "import clean-up failed"));
   registerPushHandlers(ctx);
   await queue.work("outbox.dispatch", async (_data, job) => {
     await dispatchOutbox(ctx, { queue, signal: job.signal });

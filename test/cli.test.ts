@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TEST_PRELOAD_ENV } from "./helpers/child-server.ts";
 
 const BIN = resolve("bin/orderhub.js");
 const dataDir = mkdtempSync(join(tmpdir(), "orderhub-cli-"));
@@ -12,6 +13,7 @@ const env = {
   ORDERHUB_DEMO: "0",
   LOG_LEVEL: "warn",
   DATABASE_URL: "",
+  ...TEST_PRELOAD_ENV,
 };
 
 function cli(...args: string[]) {
@@ -203,9 +205,27 @@ describe("orderhub CLI", () => {
     );
     expect(labels.code, labels.stderr).toBe(0);
     expect(readFileSync(labels.json().file).subarray(0, 5).toString()).toBe("%PDF-");
-    const ship = cli("ship", "FK-1001", "--tracking", "X1", "--json");
+    // The fake marketplace ships by line: a parcel of one unit is planned, more than was ordered refused.
+    const line = cli("orders", "show", "FK-1001", "--json").json().order.lines[0];
+    const part = cli("ship", "FK-1001", "--tracking", "X1", "--lines", `${line.id}:1`, "--dry-run", "--json");
+    expect(part.code, part.stderr).toBe(0);
+    expect(part.json().pushes[0].calls[0]).toMatch(`lines ${line.externalLineId} ×1`);
+    const ship = cli(
+      "ship",
+      "FK-1001",
+      "--tracking",
+      "X1",
+      "--lines",
+      `${line.id}:${line.quantity + 1}`,
+      "--json",
+    );
     expect(ship.code).toBe(1);
-    expect(ship.json().error.message).toMatch(/FK-1001: Fake marketplace takes no shipment updates/);
+    expect(ship.json().error.message).toMatch(
+      `lines: line ${line.id} (${line.externalLineId}) of FK-1001 has`,
+    );
+    const bare = cli("ship", "FK-1001", "--lines", `${line.id}`, "--json");
+    expect(bare.code).toBe(1);
+    expect(bare.json().error.message).toMatch(/--lines: give lineId:quantity pairs/);
     const none = cli("export", "pick-sheet", "--json");
     expect(none.code).toBe(1);
     expect(none.json().error.message).toMatch(/no orders selected/);
@@ -218,5 +238,59 @@ describe("orderhub CLI", () => {
     expect(lines.json().file).toMatch(/orderhub-order-lines-\d{8}-\d{6}\.csv$/);
     expect(again.json().file).not.toBe(lines.json().file);
     expect(readFileSync(lines.json().file, "utf8")).toBe(readFileSync(again.json().file, "utf8"));
+  }, 60_000);
+
+  it("cuts a user off: disable, role, reset-password, logout, delete", () => {
+    const add = cli(
+      "user",
+      "add",
+      "--email",
+      "helper@shop.example",
+      "--password",
+      "helper password",
+      "--json",
+    );
+    expect(add.code, add.stderr).toBe(0);
+    const off = cli("user", "disable", "helper@shop.example", "--json");
+    expect(off.code, off.stderr).toBe(0);
+    expect(off.json().user).toMatchObject({ email: "helper@shop.example", disabled: true });
+    const role = cli("user", "role", "helper@shop.example", "picker");
+    expect(role.stdout).toMatch(/helper@shop\.example is now picker/);
+    const reset = cli("user", "reset-password", "helper@shop.example", "--json");
+    expect(reset.json().password).toMatch(/^[\w-]{20}$/);
+    expect(cli("user", "logout", "helper@shop.example", "--tokens", "--json").json()).toEqual({
+      sessionsEnded: 0,
+      tokensRevoked: 0,
+    });
+    const refused = cli("user", "delete", "helper@shop.example");
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/--yes/);
+    expect(cli("user", "delete", "helper@shop.example", "--yes").code).toBe(0);
+    const nobody = cli("user", "disable", "helper@shop.example");
+    expect(nobody.stderr).toMatch(/no user "helper@shop\.example"/);
+  }, 180_000);
+
+  it("prints no terminal escapes from stored text, but keeps them in --json", () => {
+    const title = "\u001b]0;owned\u0007Mallory\u001b[2J";
+    const add = cli(
+      "user",
+      "add",
+      "--email",
+      "escapes@shop.example",
+      "--password",
+      "escapes password",
+      "--name",
+      title,
+      "--json",
+    );
+    expect(add.code, add.stderr).toBe(0);
+    const human = cli("user", "list");
+    expect(human.stdout).toContain("Mallory");
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the test looks for control characters
+    expect(human.stdout).not.toMatch(/\u001b|\u0007/);
+    const json = cli("user", "list", "--json");
+    expect(json.json().users.find((u: { email: string }) => u.email === "escapes@shop.example").name).toBe(
+      title,
+    );
   }, 60_000);
 });

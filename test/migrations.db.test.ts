@@ -18,7 +18,15 @@ const TABLES = [
   "sync_cursors",
   "outbox",
   "api_usage",
+  "rate_limits",
   "audit_log",
+  "shipments",
+  "shipment_lines",
+  "credentials",
+  "oauth_states",
+  "import_jobs",
+  "import_job_lines",
+  "import_job_created_lots",
 ];
 
 let database: Database;

@@ -26,7 +26,7 @@ export function ensureOperatorToken(dataDir: string): string {
     chmodSync(path, 0o600);
     return readFileSync(path, "utf8").trim();
   }
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const token = newToken("ohop_");
   try {
     writeFileSync(path, `${token}\n`, { mode: 0o600, flag: "wx" });

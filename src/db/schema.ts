@@ -2,6 +2,8 @@ import { sql } from "drizzle-orm";
 import {
   bigint,
   boolean,
+  check,
+  doublePrecision,
   index,
   integer,
   jsonb,
@@ -79,7 +81,9 @@ export const users = pgTable(
     createdAt: created(),
   },
   (t) => [
-    uniqueIndex("users_email_key").on(sql`lower(${t.email})`),
+    // Unique per account only, so adding a user never tells whether another account has the address.
+    uniqueIndex("users_account_email_key").on(t.accountId, sql`lower(${t.email})`),
+    index("users_email_idx").on(sql`lower(${t.email})`),
     index("users_account_idx").on(t.accountId),
   ],
 );
@@ -278,6 +282,14 @@ export const inventoryLots = pgTable(
   (t) => [
     index("inventory_lots_item_idx").on(t.accountId, t.itemType, t.itemNo, t.colorId, t.condition),
     index("inventory_lots_sku_idx").on(t.accountId, t.sku),
+    // How a file import finds the lot a line adds to (drizzle/0010_import_jobs.sql).
+    index("inventory_lots_import_key_idx").on(
+      t.accountId,
+      sql`lower(${t.itemNo})`,
+      sql`coalesce(${t.colorId}, '')`,
+      t.condition,
+      sql`coalesce(${t.location}, '')`,
+    ),
   ],
 );
 
@@ -392,7 +404,7 @@ export const inventoryLedger = pgTable(
     reservedDelta: integer("reserved_delta").notNull().default(0),
     reason: text("reason").notNull(),
     orderLineId: ref("order_line_id").references(() => orderLines.id),
-    userId: ref("user_id").references(() => users.id),
+    userId: ref("user_id").references(() => users.id, { onDelete: "set null" }),
     /** Makes a ledger write idempotent (e.g. `reserve:line:42:v3`). */
     dedupeKey: text("dedupe_key"),
     createdAt: created(),
@@ -514,12 +526,38 @@ export const apiUsage = pgTable(
   (t) => [primaryKey({ columns: [t.connectionId, t.bucketStart, t.category] })],
 );
 
+/** The shared state of one rate limit of a connection (a window's count, a bucket's tokens), across processes. */
+export const rateLimits = pgTable(
+  "rate_limits",
+  {
+    connectionId: ref("connection_id")
+      .notNull()
+      .references(() => connections.id, { onDelete: "cascade" }),
+    /** Which limit of the manifest, and which operation for per-operation buckets. */
+    key: text("key").notNull(),
+    /** Fixed windows: the start of the window `used` counts. */
+    windowStart: ts("window_start"),
+    used: integer("used").notNull().default(0),
+    /** Rolling windows: calls per slot, as [slot start in ms, calls]. */
+    slots: jsonb("slots").$type<[number, number][]>(),
+    /** Token buckets: tokens left at `refilledAt`. */
+    tokens: doublePrecision("tokens"),
+    refilledAt: ts("refilled_at"),
+    /** What the marketplace said, where it is tighter than the manifest. */
+    learnedLimit: integer("learned_limit"),
+    learnedRate: doublePrecision("learned_rate"),
+    /** Retry-After: no call under this limit before then. */
+    blockedUntil: ts("blocked_until"),
+  },
+  (t) => [primaryKey({ columns: [t.connectionId, t.key] })],
+);
+
 export const auditLog = pgTable(
   "audit_log",
   {
     id: id(),
     accountId: ref("account_id").references(() => accounts.id),
-    userId: ref("user_id").references(() => users.id),
+    userId: ref("user_id").references(() => users.id, { onDelete: "set null" }),
     action: text("action").notNull(),
     target: text("target"),
     detail: jsonb("detail").notNull().default({}),
@@ -527,4 +565,167 @@ export const auditLog = pgTable(
     at: ts("at").notNull().defaultNow(),
   },
   (t) => [index("audit_log_account_idx").on(t.accountId, t.at)],
+);
+
+/** One parcel of an order: tracking, and the lines (with quantities) it carries. */
+export const shipments = pgTable(
+  "shipments",
+  {
+    id: id(),
+    accountId: ref("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    orderId: ref("order_id")
+      .notNull()
+      .references(() => orders.id, { onDelete: "cascade" }),
+    connectionId: ref("connection_id")
+      .notNull()
+      .references(() => connections.id),
+    carrier: text("carrier"),
+    trackingNumber: text("tracking_number"),
+    trackingUrl: text("tracking_url"),
+    shippedAt: ts("shipped_at").notNull(),
+    /** pending until the marketplace confirmed it (sent), or failed when it refused. */
+    state: text("state").$type<"pending" | "sent" | "failed">().notNull().default("pending"),
+    externalShipmentId: text("external_shipment_id"),
+    /** The outbox push that tells the marketplace. */
+    pushId: ref("push_id").references(() => outbox.id),
+    createdAt: created(),
+  },
+  (t) => [index("shipments_order_idx").on(t.orderId), uniqueIndex("shipments_push_key").on(t.pushId)],
+);
+
+export const shipmentLines = pgTable(
+  "shipment_lines",
+  {
+    shipmentId: ref("shipment_id")
+      .notNull()
+      .references(() => shipments.id, { onDelete: "cascade" }),
+    orderLineId: ref("order_line_id")
+      .notNull()
+      .references(() => orderLines.id, { onDelete: "cascade" }),
+    quantity: integer("quantity").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.shipmentId, t.orderLineId] }),
+    index("shipment_lines_order_line_idx").on(t.orderLineId),
+    check("shipment_lines_quantity_positive", sql`${t.quantity} > 0`),
+  ],
+);
+
+/** OAuth 2 tokens of a connection, sealed; rewritten under a row lock so every process refreshes once. */
+export const credentials = pgTable(
+  "credentials",
+  {
+    connectionId: ref("connection_id")
+      .primaryKey()
+      .references(() => connections.id, { onDelete: "cascade" }),
+    accountId: ref("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    refreshTokenEnc: text("refresh_token_enc"),
+    accessTokenEnc: text("access_token_enc"),
+    accessExpiresAt: ts("access_expires_at"),
+    /** sha256 of the refresh token the connection's secrets held when this row was seeded from them. */
+    seedHash: text("seed_hash"),
+    /** Bumped by every refresh, so a reader can tell whether another process refreshed meanwhile. */
+    version: integer("version").notNull().default(0),
+    state: text("state").$type<"ok" | "reconnect_needed">().notNull().default("ok"),
+    stateMessage: text("state_message"),
+    refreshedAt: ts("refreshed_at"),
+    createdAt: created(),
+    updatedAt: ts("updated_at").notNull().defaultNow(),
+  },
+  (t) => [check("credentials_state_check", sql`${t.state} in ('ok', 'reconnect_needed')`)],
+);
+
+/** A "Connect with …" sign-in under way: single-use, short-lived, bound to who started it. */
+export const oauthStates = pgTable(
+  "oauth_states",
+  {
+    /** sha256 of the state parameter; the value itself only travels in the browser. */
+    id: text("id").primaryKey(),
+    accountId: ref("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    userId: ref("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    marketplace: text("marketplace").notNull(),
+    /** The connection being reconnected; null for a new one. */
+    connectionId: ref("connection_id").references(() => connections.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    baseUrl: text("base_url"),
+    config: jsonb("config").$type<Record<string, string>>().notNull().default({}),
+    /** Sealed: the client secret the seller typed and the PKCE code verifier. */
+    secretsEnc: text("secrets_enc").notNull(),
+    redirectUri: text("redirect_uri").notNull(),
+    expiresAt: ts("expires_at").notNull(),
+    createdAt: created(),
+  },
+  (t) => [index("oauth_states_expires_idx").on(t.expiresAt)],
+);
+
+/** A bulk import running as a background job: its progress, outcome and a cancel request. */
+export const importJobs = pgTable(
+  "import_jobs",
+  {
+    id: id(),
+    accountId: ref("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    userId: ref("user_id").references(() => users.id, { onDelete: "set null" }),
+    /** What is imported (`inventory-file`). */
+    kind: text("kind").notNull(),
+    /** The file's name, for the ledger rows' reason and the progress shown. */
+    name: text("name").notNull(),
+    /** queued, running, completed, failed, cancelled. */
+    state: text("state").notNull().default("queued"),
+    total: integer("total").notNull().default(0),
+    /** Lines written so far (they are written in order, so this is also where to resume). */
+    done: integer("done").notNull().default(0),
+    created: integer("created").notNull().default(0),
+    added: integer("added").notNull().default(0),
+    error: text("error"),
+    cancelRequested: boolean("cancel_requested").notNull().default(false),
+    createdAt: created(),
+    startedAt: ts("started_at"),
+    finishedAt: ts("finished_at"),
+  },
+  (t) => [index("import_jobs_account_idx").on(t.accountId, t.createdAt)],
+);
+
+/** The checked lines of an import job, waiting to be written (deleted with the job's outcome). */
+export const importJobLines = pgTable(
+  "import_job_lines",
+  {
+    jobId: ref("job_id")
+      .notNull()
+      .references(() => importJobs.id, { onDelete: "cascade" }),
+    seq: integer("seq").notNull(),
+    /** Where in the file the line was read ("line 7", "ITEM 3"). */
+    line: text("line").notNull(),
+    itemType: text("item_type").notNull(),
+    itemNo: text("item_no").notNull(),
+    colorId: text("color_id"),
+    colorName: text("color_name"),
+    condition: text("condition").notNull(),
+    quantity: integer("quantity").notNull(),
+    price: money("price"),
+    location: text("location"),
+    description: text("description"),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.seq] })],
+);
+
+/** Lots an import job created, so a cancelled import can take them away again. */
+export const importJobCreatedLots = pgTable(
+  "import_job_created_lots",
+  {
+    jobId: ref("job_id")
+      .notNull()
+      .references(() => importJobs.id, { onDelete: "cascade" }),
+    lotId: ref("lot_id").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.lotId] })],
 );

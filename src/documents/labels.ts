@@ -1,4 +1,4 @@
-import { type DocOrder, itemCount, marketplaceName, type Sender, weightGrams } from "./model.ts";
+import { type DocOrder, itemCount, type Sender, weightGrams } from "./model.ts";
 import { barcode, createDoc, type Doc, fitText, PAPER, pause, YIELD_EVERY } from "./pdf.ts";
 import { addressLines, recipientLines } from "./text.ts";
 
@@ -162,7 +162,7 @@ function drawLabel(doc: Doc, o: DocOrder, sender: Sender, x: number, y: number, 
       .fontSize(14)
       .text(fitText(doc, o.number, inner), x + pad, fy, { lineBreak: false });
     doc.font("body").fontSize(9);
-    doc.text(fitText(doc, `${marketplaceName(o.marketplace)} · ${facts}`, inner), x + pad, fy + 19, {
+    doc.text(fitText(doc, `${o.marketplaceName} · ${facts}`, inner), x + pad, fy + 19, {
       lineBreak: false,
     });
     barcode(doc, o.number, x + pad, fy + 36, inner, footer - 50);
@@ -175,7 +175,7 @@ function drawLabel(doc: Doc, o: DocOrder, sender: Sender, x: number, y: number, 
   doc.font("bold").fontSize(numSize);
   doc.text(fitText(doc, o.number, inner * 0.45), x + pad, fy, { lineBreak: false });
   doc.font("body").fontSize(numSize * 0.8);
-  const right = fitText(doc, `${marketplaceName(o.marketplace)} · ${facts}`, inner * 0.55);
+  const right = fitText(doc, `${o.marketplaceName} · ${facts}`, inner * 0.55);
   doc.text(right, x + w - pad - doc.widthOfString(right), fy + numSize * 0.15, { lineBreak: false });
   const barY = fy + numSize * 1.35;
   barcode(doc, o.number, x + pad, barY, inner * 0.8, Math.max(10, y + h - pad - barY));

@@ -3,6 +3,7 @@ import type { Address } from "../core/order.ts";
 import type { DbOrTx } from "../db/connection.ts";
 import { type OrderQuery, orderFilter } from "../db/repos/orders.ts";
 import { orderLines, orders } from "../db/schema.ts";
+import { getAdapter, hasAdapter } from "../marketplaces/registry.ts";
 import type { DocLine, DocOrder } from "./model.ts";
 
 type LineTuple = [
@@ -127,6 +128,9 @@ export async function loadDocumentOrders(db: DbOrTx, accountId: number, ids: num
       id: r.id,
       number: r.number,
       marketplace: r.marketplace,
+      marketplaceName: hasAdapter(r.marketplace)
+        ? getAdapter(r.marketplace).manifest.displayName
+        : r.marketplace,
       externalId: r.externalId,
       status: r.status,
       rawStatus: r.rawStatus,

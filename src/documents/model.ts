@@ -5,6 +5,8 @@ export interface DocOrder {
   id: number;
   number: string;
   marketplace: string;
+  /** The marketplace as people know it ("BrickLink"), from its manifest. */
+  marketplaceName: string;
   externalId: string;
   status: string;
   rawStatus: string;
@@ -51,20 +53,6 @@ export interface Sender {
   returnAddress: Address | null;
   email: string | null;
 }
-
-export const MARKETPLACE_NAMES: Record<string, string> = {
-  bricklink: "BrickLink",
-  brickowl: "BrickOwl",
-  amazon: "Amazon",
-  ebay: "eBay",
-  etsy: "Etsy",
-  letzshop: "Letzshop",
-  codeswholesale: "CodesWholesale",
-  storefront: "Storefront",
-  fake: "Test marketplace",
-};
-
-export const marketplaceName = (id: string) => MARKETPLACE_NAMES[id] ?? id;
 
 /** Weight in grams when the marketplace told us (BrickOwl `weight`, BrickLink `total_weight`). */
 export function weightGrams(o: DocOrder): number | null {

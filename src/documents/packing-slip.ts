@@ -1,4 +1,4 @@
-import { type DocOrder, itemCount, marketplaceName, type Sender } from "./model.ts";
+import { type DocOrder, itemCount, type Sender } from "./model.ts";
 import { decimalsFor, displayMoney } from "./money.ts";
 import { barcode, createDoc, fitText, PAPER, type Paper, pause, wrapText, YIELD_EVERY } from "./pdf.ts";
 import { addressLines, conditionText, formatDate, recipientLines } from "./text.ts";
@@ -68,7 +68,7 @@ export async function renderPackingSlips(orders: DocOrder[], opts: PackingSlipOp
     doc.font("body").fontSize(8.5).fillColor("black");
     const facts = [
       ["Order", o.number],
-      ["Marketplace", marketplaceName(o.marketplace)],
+      ["Marketplace", o.marketplaceName],
       ["Date", formatDate(o.orderedAt, opts.timeZone)],
       ["Status", o.rawStatus],
       ["Shipping", o.shippingMethod ?? "—"],

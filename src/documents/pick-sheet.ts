@@ -1,4 +1,4 @@
-import { type DocLine, type DocOrder, itemCount, marketplaceName, type Sender } from "./model.ts";
+import { type DocLine, type DocOrder, itemCount, type Sender } from "./model.ts";
 import { barcode, createDoc, fitText, PAPER, type Paper, pause, wrapText, YIELD_EVERY } from "./pdf.ts";
 import { conditionText, formatDate, naturalCompare, toteLetter } from "./text.ts";
 
@@ -296,9 +296,7 @@ export async function renderPickSheet(orders: DocOrder[], opts: PickSheetOptions
     doc.fontSize(9).text(fitText(doc, o.number, 230), margin + 40, y + 2, { lineBreak: false });
     doc.font("body").fontSize(7.5).fillColor("#333");
     const buyer = [o.buyerName, o.buyerUsername ? `(${o.buyerUsername})` : null].filter(Boolean).join(" ");
-    const about = [buyer || null, marketplaceName(o.marketplace), o.shippingMethod]
-      .filter(Boolean)
-      .join(" · ");
+    const about = [buyer || null, o.marketplaceName, o.shippingMethod].filter(Boolean).join(" · ");
     doc.text(fitText(doc, about, 230), margin + 40, y + 15, { lineBreak: false });
     doc.text(`${o.lines.length} lots · ${itemCount(o)} items`, margin + 280, y + 8, { lineBreak: false });
     barcode(doc, o.number, margin + width - 150, y + 2, 150, 24);

@@ -133,6 +133,7 @@ export function makeOrders(n: number, lines: number, seed = 1): DocOrder[] {
       id: 1000 + i,
       number: `${i % 2 ? "BO" : "BL"}-${300000 + i}`,
       marketplace: i % 2 ? "brickowl" : "bricklink",
+      marketplaceName: i % 2 ? "BrickOwl" : "BrickLink",
       externalId: String(300000 + i),
       status: "processing",
       rawStatus: "PAID",

@@ -60,7 +60,12 @@ const imported = await call("POST", "/api/inventory/import-file", {
   content:
     "item_no,color_id,condition,quantity,price,location\r\n3001,5,new,10,0.25,A-1\r\n3002,1,used,3,,B-2\r\n",
 });
-if (imported.statusCode !== 200) throw new Error(`cannot import lots: ${imported.body}`);
+if (imported.statusCode !== 202) throw new Error(`cannot import lots: ${imported.body}`);
+{
+  const { IMPORT_JOB, runImportJob } = await import("../inventory/import-job.ts");
+  await api.queue.work(IMPORT_JOB, async (d) => runImportJob(api.ctx, Number(d.jobId)));
+  await api.queue.runUntilIdle();
+}
 const lots = (await call("GET", "/api/inventory/lots")).json() as { lots: { id: number }[] };
 // Tokens the property may revoke; the owner's own token stays out of the pool.
 const spareTokens: number[] = [];

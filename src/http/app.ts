@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { extname, join, normalize } from "node:path";
+import { Readable } from "node:stream";
 import fastifyCookie from "@fastify/cookie";
 import { isNotNull } from "drizzle-orm";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
@@ -7,8 +8,10 @@ import { ZodError, type z } from "zod";
 import type { AppContext } from "../context.ts";
 import { AppError } from "../core/errors.ts";
 import { SecretKeyError } from "../core/secrets.ts";
+import { hasUnstorable } from "../core/text.ts";
 import { connectionSecrets } from "../db/repos/connections.ts";
-import { connections } from "../db/schema.ts";
+import { openTokens } from "../db/repos/credentials.ts";
+import { connections, credentials } from "../db/schema.ts";
 import { authorise, resolveAuth } from "./auth.ts";
 import type { HttpDeps } from "./deps.ts";
 import type { Auth, RouteDef } from "./route.ts";
@@ -19,6 +22,7 @@ import { eventRoutes } from "./routes/events.ts";
 import { fulfilmentRoutes } from "./routes/fulfilment.ts";
 import { integrationRoutes } from "./routes/integrations.ts";
 import { inventoryRoutes } from "./routes/inventory.ts";
+import { oauthRoutes } from "./routes/oauth.ts";
 import { orderRoutes } from "./routes/orders.ts";
 import { syncRunRoutes } from "./routes/sync-runs.ts";
 import { systemRoutes } from "./routes/system.ts";
@@ -32,6 +36,8 @@ declare module "fastify" {
 
 /** JSON answers up to this size are checked for secrets before they leave. */
 const SCRUB_LIMIT = 8 * 1024 * 1024;
+/** Bodies of routes that need no sign-in (setup, sign-in, webhooks). */
+export const PUBLIC_BODY_LIMIT = 8 * 1024;
 const API_CSP = "default-src 'none'; frame-ancestors 'none'";
 const UI_CSP =
   "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
@@ -44,26 +50,49 @@ function zodMessage(where: string, err: ZodError) {
   return { message: issues.map((i) => `${i.path}: ${i.message}`).join("; "), details: { issues } };
 }
 
-/** The path of the first string holding a NUL character (PostgreSQL cannot store one), or null. */
+/**
+ * The path of the first string holding a NUL character or a UTF-16 surrogate without its pair
+ * (PostgreSQL cannot store either), or null.
+ */
 function nulAt(value: unknown, path: string[] = [], depth = 0): string[] | null {
-  if (typeof value === "string") return value.includes("\u0000") ? path : null;
+  if (typeof value === "string") return hasUnstorable(value) ? path : null;
   if (value === null || typeof value !== "object" || depth > 20) return null;
   for (const [k, v] of Object.entries(value)) {
-    if (k.includes("\u0000")) return [...path, k];
+    if (hasUnstorable(k)) return [...path, k];
     const hit = nulAt(v, [...path, k], depth + 1);
     if (hit) return hit;
   }
   return null;
 }
 
+/**
+ * The path as the router sees it (percent-decoded, before the query): headers are chosen by this,
+ * so `/%61pi/orders` gets the API's headers like `/api/orders`.
+ */
+export function routedPath(url: string): string {
+  const path = url.split("?")[0] ?? "/";
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}
+
+const isApiPath = (path: string) => path === "/api" || path.startsWith("/api/");
+const isWebhookPath = (path: string) => path.startsWith("/webhooks/") || path === "/webhooks";
+
 function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
   if (!schema) return value as T;
   const nul = nulAt(value);
   if (nul) {
     const path = [where, ...nul].join(".");
-    throw new AppError(400, "invalid_request", `${path}: must not contain a NUL character`, {
-      issues: [{ path, message: "must not contain a NUL character" }],
-    });
+    let text: unknown = value;
+    for (const k of nul) text = (text as Record<string, unknown>)?.[k];
+    const why =
+      typeof text === "string" && !text.includes("\u0000") && !nul.some((k) => k.includes("\u0000"))
+        ? "must be valid text (it holds half of a UTF-16 surrogate pair)"
+        : "must not contain a NUL character";
+    throw new AppError(400, "invalid_request", `${path}: ${why}`, { issues: [{ path, message: why }] });
   }
   const r = schema.safeParse(value ?? (where === "body" ? undefined : {}));
   if (!r.success) {
@@ -80,6 +109,7 @@ export function routeTable(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     ...systemRoutes(ctx, deps, () => all),
     ...authRoutes(ctx),
     ...connectionRoutes(ctx, deps),
+    ...oauthRoutes(ctx, deps),
     ...documentRoutes(ctx, deps),
     ...fulfilmentRoutes(ctx, deps),
     ...inventoryRoutes(ctx, deps),
@@ -117,15 +147,13 @@ export async function buildHttpApp(ctx: AppContext, deps: HttpDeps): Promise<Htt
   app.decorateRequest("auth", null);
 
   app.addHook("onSend", async (req, reply, payload) => {
+    const path = routedPath(req.url);
     reply.header("x-content-type-options", "nosniff");
     reply.header("x-frame-options", "DENY");
     reply.header("referrer-policy", "no-referrer");
     reply.header("cross-origin-opener-policy", "same-origin");
-    reply.header(
-      "content-security-policy",
-      req.url.startsWith("/api") || req.url.startsWith("/webhooks") ? API_CSP : UI_CSP,
-    );
-    if (req.url.startsWith("/api")) reply.header("cache-control", "no-store");
+    reply.header("content-security-policy", isApiPath(path) || isWebhookPath(path) ? API_CSP : UI_CSP);
+    if (isApiPath(path)) reply.header("cache-control", "no-store");
     // Stored error texts (a sync's or a connection's last error) may hold what a marketplace
     // echoed back, a key included: the answer blanks every secret this process knows.
     if (typeof payload === "string" && ctx.secrets.size > 0 && payload.length <= SCRUB_LIMIT)
@@ -180,12 +208,8 @@ export async function buildHttpApp(ctx: AppContext, deps: HttpDeps): Promise<Htt
   });
 
   app.setNotFoundHandler((req, reply) => {
-    if (
-      req.url.startsWith("/api") ||
-      req.url.startsWith("/webhooks") ||
-      !deps.webDir ||
-      req.method !== "GET"
-    ) {
+    const path = routedPath(req.url);
+    if (isApiPath(path) || isWebhookPath(path) || !deps.webDir || req.method !== "GET") {
       return reply.status(404).send({
         error: {
           code: "not_found",
@@ -202,16 +226,36 @@ export async function buildHttpApp(ctx: AppContext, deps: HttpDeps): Promise<Htt
     for (const c of await ctx.db.select().from(connections).where(isNotNull(connections.secretsEnc))) {
       for (const v of Object.values(connectionSecrets(ctx.box, c))) ctx.secrets.add(v);
     }
+    for (const c of await ctx.db.select().from(credentials)) {
+      const t = openTokens(ctx.box, c);
+      ctx.secrets.add(t.refreshToken);
+      ctx.secrets.add(t.accessToken);
+    }
   } catch (err) {
     ctx.logger.warn({ err }, "could not read the stored credentials (is ORDERHUB_SECRET_KEY the right key?)");
   }
 
   const routes = routeTable(ctx, deps);
   for (const r of routes) {
+    // Routes anyone may call take small bodies unless they say otherwise: a sign-in or a ping is a few bytes.
+    const bodyLimit = r.bodyLimit ?? (r.auth === "public" ? PUBLIC_BODY_LIMIT : null);
     app.route({
       method: r.method,
       url: r.url,
-      ...(r.bodyLimit ? { bodyLimit: r.bodyLimit } : {}),
+      ...(bodyLimit ? { bodyLimit } : {}),
+      ...(r.rawBody
+        ? {
+            // Read the body once as text, keep it, and hand the same bytes on to the JSON parser.
+            preParsing: async (req: FastifyRequest, _reply: unknown, payload: NodeJS.ReadableStream) => {
+              const chunks: Buffer[] = [];
+              for await (const c of payload)
+                chunks.push(typeof c === "string" ? Buffer.from(c) : (c as Buffer));
+              const raw = Buffer.concat(chunks);
+              (req as FastifyRequest & { rawBody?: string }).rawBody = raw.toString("utf8");
+              return Readable.from([raw]);
+            },
+          }
+        : {}),
       handler: async (req, reply) => {
         req.auth = await resolveAuth(ctx, req);
         authorise(r.auth, req.auth, req);
@@ -222,6 +266,7 @@ export async function buildHttpApp(ctx: AppContext, deps: HttpDeps): Promise<Htt
           body: parse(r.body, req.body, "body"),
           ip: req.ip,
           req,
+          ...(r.rawBody ? { rawBody: (req as FastifyRequest & { rawBody?: string }).rawBody ?? "" } : {}),
         };
         const result = await r.handler(input, reply);
         if (r.raw) return reply;

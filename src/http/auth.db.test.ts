@@ -29,6 +29,7 @@ const PUBLIC = [
   "POST /api/setup",
   "POST /api/auth/login",
   "POST /webhooks/:marketplace/:token",
+  "GET /oauth/callback/:marketplace",
 ];
 
 describe("every route's auth", () => {

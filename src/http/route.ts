@@ -22,6 +22,8 @@ export interface RouteInput<P, Q, B> {
   body: B;
   ip: string;
   req: FastifyRequest;
+  /** The body as received, for routes that ask for it (`rawBody`). */
+  rawBody?: string;
 }
 
 export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
@@ -38,8 +40,10 @@ export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
   status?: number;
   /** The handler writes the reply itself (streams, files). */
   raw?: boolean;
-  /** Larger bodies than the server's 2 MB (file uploads). */
+  /** Another body limit than the server's 2 MB (file uploads), or than 8 KB for public routes. */
   bodyLimit?: number;
+  /** Keep the body exactly as received in `input.rawBody` (signatures are computed over it). */
+  rawBody?: boolean;
   handler(input: RouteInput<P, Q, B>, reply: FastifyReply): Promise<unknown>;
 }
 

@@ -42,6 +42,7 @@ const a = {
   fakeOrderNumber: "",
   runId: 0,
   lotId: 0,
+  importJobId: 0,
   listingRef: "",
   stockPushId: 0,
   failedPushId: 0,
@@ -131,6 +132,12 @@ beforeAll(async () => {
   a.listingRef = `bricklink:${lot.listings[0].externalId}`;
   const adjusted = await call("POST", `/api/inventory/lots/${a.lotId}/adjust`, owner, { by: 1 });
   expect(adjusted.statusCode, adjusted.body).toBe(200);
+  const fileImport = await call("POST", "/api/inventory/import-file", owner, {
+    format: "csv",
+    content: "item_no,quantity\r\n3001,1\r\n",
+  });
+  expect(fileImport.statusCode, fileImport.body).toBe(202);
+  a.importJobId = fileImport.json().job.id;
   // A fulfilment push, made to fail, so "retry" has something of A's to aim at.
   const shipped = await call("POST", "/api/fulfilment/ship", owner, {
     orders: [a.orderNumber],
@@ -208,6 +215,28 @@ type Scoping =
   | { kind: "public"; why: string };
 
 const SCOPING: Record<string, Scoping> = {
+  "PATCH /api/users/:id": {
+    kind: "id",
+    status: 404,
+    probes: () => [{ url: `/api/users/${A.users.picker.id}`, payload: { disabled: true } }],
+  },
+  "DELETE /api/users/:id": {
+    kind: "id",
+    status: 404,
+    probes: () => [{ url: `/api/users/${A.users.picker.id}` }],
+  },
+  "POST /api/users/:id/password": {
+    kind: "id",
+    status: 404,
+    probes: () => [
+      { url: `/api/users/${A.users.picker.id}/password`, payload: { password: "x".repeat(12) } },
+    ],
+  },
+  "POST /api/users/:id/logout": {
+    kind: "id",
+    status: 404,
+    probes: () => [{ url: `/api/users/${A.users.picker.id}/logout`, payload: { tokens: true } }],
+  },
   "DELETE /api/tokens/:id": { kind: "id", status: 404, probes: () => [{ url: `/api/tokens/${a.tokenId}` }] },
   "GET /api/connections/:id": {
     kind: "id",
@@ -293,6 +322,16 @@ const SCOPING: Record<string, Scoping> = {
       { url: `/api/inventory/lots/${a.listingRef}/adjust`, payload: { by: 5, reason: "stolen" } },
     ],
   },
+  "GET /api/inventory/import-jobs/:id": {
+    kind: "id",
+    status: 404,
+    probes: () => [{ url: `/api/inventory/import-jobs/${a.importJobId}` }],
+  },
+  "POST /api/inventory/import-jobs/:id/cancel": {
+    kind: "id",
+    status: 404,
+    probes: () => [{ url: `/api/inventory/import-jobs/${a.importJobId}/cancel` }],
+  },
   "GET /api/sync-runs/:id": { kind: "id", status: 404, probes: () => [{ url: `/api/sync-runs/${a.runId}` }] },
   "POST /api/sync-runs/:id/cancel": {
     kind: "id",
@@ -318,6 +357,10 @@ const SCOPING: Record<string, Scoping> = {
   "POST /webhooks/:marketplace/:token": {
     kind: "public",
     why: "no sign-in: the URL's unguessable token is the credential (see the webhook tests)",
+  },
+  "GET /oauth/callback/:marketplace": {
+    kind: "public",
+    why: "the browser's return from a marketplace sign-in: the single-use state, bound to the user who started it, is checked (see routes/oauth.db.test.ts)",
   },
 };
 
@@ -354,6 +397,12 @@ const BODY_PROBES: () => { method: Method; url: string; payload?: object; status
     status: 404,
   },
   { method: "POST", url: "/api/inventory/import", payload: { connectionId: a.blConnectionId }, status: 404 },
+  {
+    method: "POST",
+    url: "/api/connections/oauth/start",
+    payload: { marketplace: "bricklink", connectionId: a.blConnectionId, config: {} },
+    status: 404,
+  },
   {
     method: "POST",
     url: "/api/inventory/reconcile",

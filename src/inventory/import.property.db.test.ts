@@ -1,7 +1,8 @@
 import { count, eq, sum } from "drizzle-orm";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bearer, seedAccount, type TestApi, testApi } from "../../test/helpers/http.ts";
+import { seedAccount, type TestApi, testApi } from "../../test/helpers/http.ts";
+import { importFileAndWait } from "../../test/helpers/imports.ts";
 import { inventoryLedger, inventoryLots } from "../db/schema.ts";
 import { MAX_LOT_QUANTITY } from "./files.ts";
 
@@ -81,12 +82,8 @@ const asCsv = (lines: Line[]) =>
     .join("\r\n")}\r\n`;
 
 async function importFile(format: "xml" | "csv", content: string) {
-  return api.app.inject({
-    method: "POST",
-    url: "/api/inventory/import-file",
-    headers: bearer(token),
-    payload: { format, content, name: "property.file" },
-  });
+  const out = await importFileAndWait(api, token, { format, content, name: "property.file" });
+  return { ...out, json: () => JSON.parse(out.body) };
 }
 
 describe("inventory file import through the API is all or nothing", () => {
@@ -98,7 +95,8 @@ describe("inventory file import through the API is all or nothing", () => {
       "csv",
       asCsv([{ itemNo: "3001", color: "5", qty: "10", price: "", location: "A-1" }]),
     );
-    expect(first.statusCode, first.body).toBe(200);
+    expect(first.statusCode, first.body).toBe(202);
+    expect(first.job?.state).toBe("completed");
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom<"xml" | "csv">("xml", "csv"),
@@ -118,7 +116,8 @@ describe("inventory file import through the API is all or nothing", () => {
           const after = await state();
           const label = `${format}, ${what}: ${res.statusCode} ${res.body.slice(0, 300)}`;
           expect(res.statusCode, label).toBeLessThan(500);
-          if (res.statusCode === 200) {
+          if (res.statusCode === 202) {
+            expect(res.job?.state, label).toBe("completed");
             const added = file.reduce((n, l) => n + Number(l.qty), 0);
             expect(after.quantity - before.quantity, label).toBe(added);
             expect(after.ledger - before.ledger, label).toBe(file.length);

@@ -2,6 +2,7 @@ import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../test/helpers/db.ts";
 import { bearer, seedAccount, type TestApi, testApi } from "../../test/helpers/http.ts";
+import { importFileAndWait } from "../../test/helpers/imports.ts";
 import { inventoryLedger, inventoryLots, listings, outbox } from "../db/schema.ts";
 import {
   type BrickLinkSimulator,
@@ -357,19 +358,14 @@ describe("inventory files", () => {
     });
     expect(broken.statusCode).toBe(400);
 
-    const ok = await api.app.inject({
-      method: "POST",
-      url: "/api/inventory/import-file",
-      headers: bearer(token),
-      payload: {
-        format: "csv",
-        name: "count.csv",
-        content:
-          "item_no,color_id,color,condition,quantity,price,location\r\n98765,5,Red,new,12,0.25,Q-1\r\n98765,5,Red,new,3,0.25,Q-1\r\n",
-      },
+    const ok = await importFileAndWait(api, token, {
+      format: "csv",
+      name: "count.csv",
+      content:
+        "item_no,color_id,color,condition,quantity,price,location\r\n98765,5,Red,new,12,0.25,Q-1\r\n98765,5,Red,new,3,0.25,Q-1\r\n",
     });
-    expect(ok.statusCode, ok.body).toBe(200);
-    expect(ok.json().import).toEqual({ created: 1, added: 1 });
+    expect(ok.statusCode, ok.body).toBe(202);
+    expect(ok.job).toMatchObject({ state: "completed", total: 2, done: 2, created: 1, added: 1 });
     const [lot] = await api.ctx.db.select().from(inventoryLots).where(eq(inventoryLots.itemNo, "98765"));
     expect(lot!.quantity).toBe(15);
   });

@@ -2,22 +2,23 @@ import { and, asc, eq, ilike, inArray, or, sql } from "drizzle-orm";
 import type { AppContext } from "../context.ts";
 import { AppError, badRequest, notFound } from "../core/errors.ts";
 import { bulkInsert } from "../db/bulk.ts";
-import { connectionSecrets } from "../db/repos/connections.ts";
 import { connections, inventoryLedger, inventoryLots, listings, orders, outbox } from "../db/schema.ts";
 import type { JobQueue } from "../jobs/queue.ts";
 import { getAdapter } from "../marketplaces/registry.ts";
-import type { AdapterContext, MarketplaceLot } from "../marketplaces/types.ts";
-import { createBudget } from "../sync/budget.ts";
+import type { AdapterContext, MarketplaceAdapter, MarketplaceLot, StockPort } from "../marketplaces/types.ts";
 import { requestDispatch } from "../sync/outbox.ts";
+import { withAdapter } from "../sync/session.ts";
 import { queueStockPush, STOCK_KIND, writeLedger } from "./ledger.ts";
 import { applyOrdersToStock } from "./stock.ts";
+import { truthMarketplaces } from "./truth.ts";
 
-async function withAdapter<T>(
+async function withStockSession<T>(
   ctx: AppContext,
   accountId: number,
   connectionId: number,
   fn: (a: {
-    adapter: ReturnType<typeof getAdapter>;
+    adapter: MarketplaceAdapter<unknown>;
+    stock: Exclude<StockPort, { mode: "none" }>;
     actx: AdapterContext;
     conn: typeof connections.$inferSelect;
   }) => Promise<T>,
@@ -28,30 +29,10 @@ async function withAdapter<T>(
     .where(and(eq(connections.accountId, accountId), eq(connections.id, connectionId)));
   if (!conn || conn.disabledAt) throw notFound("connection");
   const adapter = getAdapter(conn.marketplace);
-  if (!adapter.fetchInventory)
+  const stock = adapter.stock;
+  if (stock.mode === "none" || adapter.manifest.capabilities.stockSource === "none")
     throw badRequest(`${adapter.manifest.displayName} keeps no store inventory to import`);
-  const secrets = connectionSecrets(ctx.box, conn);
-  for (const v of Object.values(secrets)) ctx.secrets.add(v);
-  const budget = createBudget(ctx, conn, adapter.manifest, "stock");
-  try {
-    return await fn({
-      adapter,
-      conn,
-      actx: {
-        connectionId: conn.id,
-        baseUrl: conn.baseUrl,
-        config: conn.config,
-        secrets,
-        http: ctx.http,
-        budget,
-        clock: ctx.clock,
-        timeoutMs: ctx.settings.marketplaceTimeoutMs,
-        logger: ctx.logger.child({ connectionId: conn.id, marketplace: conn.marketplace }),
-      },
-    });
-  } finally {
-    await budget.release();
-  }
+  return withAdapter(ctx, conn, "stock", (s) => fn({ adapter, stock, actx: s.actx, conn }));
 }
 
 export interface ImportResult {
@@ -81,8 +62,10 @@ export async function importInventory(
   accountId: number,
   connectionId: number,
 ): Promise<ImportResult> {
-  return withAdapter(ctx, accountId, connectionId, async ({ adapter, actx, conn }) => {
-    const remote: MarketplaceLot[] = await adapter.fetchInventory!(actx);
+  return withStockSession(ctx, accountId, connectionId, async ({ adapter, stock, actx, conn }) => {
+    const remote: MarketplaceLot[] = await stock.fetchInventory(actx);
+    const isTruth = adapter.manifest.capabilities.stockSource === "truth";
+    const truth = truthMarketplaces();
     const res: ImportResult = {
       marketplace: conn.marketplace,
       lots: remote.length,
@@ -98,17 +81,16 @@ export async function importInventory(
         l,
       ]),
     );
-    const blLots =
-      conn.marketplace === "bricklink"
-        ? new Map<string, number>()
-        : new Map(
-            (
-              await ctx.db
-                .select({ externalId: listings.externalId, lotId: listings.lotId })
-                .from(listings)
-                .where(and(eq(listings.accountId, accountId), eq(listings.marketplace, "bricklink")))
-            ).map((l) => [l.externalId, l.lotId]),
-          );
+    const blLots = isTruth
+      ? new Map<string, number>()
+      : new Map(
+          (
+            await ctx.db
+              .select({ externalId: listings.externalId, lotId: listings.lotId })
+              .from(listings)
+              .where(and(eq(listings.accountId, accountId), inArray(listings.marketplace, truth.ids)))
+          ).map((l) => [l.externalId, l.lotId]),
+        );
     const now = ctx.clock.now();
     const CHUNK = 1000;
     for (let i = 0; i < remote.length; i += CHUNK) {
@@ -126,8 +108,8 @@ export async function importInventory(
           } else fresh.push(r);
         }
         if (fresh.length === 0) return;
-        if (conn.marketplace === "bricklink") {
-          // Lots start with their BrickLink quantity, and an "import" ledger row says so.
+        if (isTruth) {
+          // Lots start with the truth's quantity, and an "import" ledger row says so.
           const ids = await bulkInsert(
             tx,
             inventoryLots,
@@ -172,21 +154,22 @@ export async function importInventory(
               kind: "import" as const,
               quantityDelta: r.quantity,
               reservedDelta: 0,
-              reason: `imported from BrickLink lot ${r.externalId}`,
+              reason: `imported from ${adapter.manifest.displayName} lot ${r.externalId}`,
               dedupeKey: `import:${conn.id}:${r.externalId}`,
             })),
           );
           res.created += fresh.length;
           return;
         }
-        // Another marketplace: link to a BrickLink lot.
+        // Another marketplace: link to a lot of the truth.
         const links: { lotId: number; r: MarketplaceLot }[] = [];
         for (const r of fresh) {
           let lotId: number | null = null;
           let reason = "";
           if (r.linkedExternalId) {
             lotId = blLots.get(r.linkedExternalId) ?? null;
-            if (!lotId) reason = `its BrickLink lot ${r.linkedExternalId} is not in the BrickLink inventory`;
+            if (!lotId)
+              reason = `its ${truth.name} lot ${r.linkedExternalId} is not in the ${truth.name} inventory`;
           } else {
             const candidates = r.itemNo
               ? await tx
@@ -207,8 +190,8 @@ export async function importInventory(
             if (candidates.length === 1) lotId = candidates[0]!.id;
             else
               reason = candidates.length
-                ? "more than one BrickLink lot fits: link it by hand"
-                : "no BrickLink lot fits";
+                ? `more than one ${truth.name} lot fits: link it by hand`
+                : `no ${truth.name} lot fits`;
           }
           if (lotId) links.push({ lotId, r });
           else

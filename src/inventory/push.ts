@@ -22,18 +22,20 @@ export function stockPushHandler(db: import("../db/connection.ts").DbOrTx): Outb
       let payload = row.payload as StockPushPayload;
       if (payload.delta === 0) return;
       const { adapter, actx } = p;
-      if (!adapter.pushStockDelta) {
+      const stock = adapter.stock;
+      if (stock.mode !== "delta") {
+        // Absolute-stock marketplaces take target quantities, not these coalesced deltas.
         throw new MarketplaceError("invalid_request", {
           marketplace: adapter.manifest.id,
           operation: "pushStockDelta",
-          message: `${adapter.manifest.displayName} takes no stock updates`,
+          message: `${adapter.manifest.displayName} takes no stock changes as deltas`,
         });
       }
       const [listing] = await db.select().from(listings).where(eq(listings.id, payload.listingId));
       if (!listing) return; // the listing was removed: nothing to keep in step
       // Cut off before it was ever sent (no expected quantity saved yet): nothing can have landed.
       if (payload.ambiguous && payload.expectFrom !== undefined) {
-        const now = await adapter.fetchLotQuantity!(actx, payload.externalId);
+        const now = await stock.fetchQuantity(actx, payload.externalId);
         // What we know the lot holds, its own sales since the update included (they are synced in).
         const from = listing.quantitySeen;
         if (from !== null && now === from + payload.delta) {
@@ -60,7 +62,7 @@ export function stockPushHandler(db: import("../db/connection.ts").DbOrTx): Outb
                 inArray(syncRuns.mode, ["incremental", "full"]),
                 // A push ping's run fetches only the orders the marketplace named (a ping can be
                 // lost): only a run that read the whole order list knows every sale.
-                ...(adapter.fetchNotices
+                ...(adapter.notices.style === "ping"
                   ? [or(eq(syncRuns.mode, "full"), ne(syncRuns.trigger, "webhook"))]
                   : []),
                 gt(syncRuns.startedAt, new Date(since)),
@@ -90,7 +92,7 @@ export function stockPushHandler(db: import("../db/connection.ts").DbOrTx): Outb
         .select({ description: inventoryLots.description })
         .from(inventoryLots)
         .where(eq(inventoryLots.id, listing.lotId));
-      await adapter.pushStockDelta(actx, {
+      await stock.pushDelta(actx, {
         externalId: payload.externalId,
         delta: payload.delta,
         description: lot?.description ?? null,

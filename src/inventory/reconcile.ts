@@ -1,15 +1,15 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { AppContext } from "../context.ts";
 import { badRequest, notFound } from "../core/errors.ts";
-import { connectionSecrets } from "../db/repos/connections.ts";
 import { connections, inventoryLedger, inventoryLots, listings, outbox } from "../db/schema.ts";
 import type { JobQueue } from "../jobs/queue.ts";
 import { getAdapter } from "../marketplaces/registry.ts";
 import type { MarketplaceLot } from "../marketplaces/types.ts";
-import { createBudget } from "../sync/budget.ts";
 import { requestSync } from "../sync/engine.ts";
 import { requestDispatch } from "../sync/outbox.ts";
+import { openAdapter } from "../sync/session.ts";
 import { queueStockPush, type StockPushPayload, writeLedger } from "./ledger.ts";
+import { truthMarketplaces } from "./truth.ts";
 
 export interface ReconcileResult {
   checked: number;
@@ -57,28 +57,22 @@ export async function reconcile(
     .from(connections)
     .where(and(eq(connections.accountId, input.accountId), eq(connections.id, input.connectionId)));
   if (!conn || conn.disabledAt) throw notFound("connection");
-  if (conn.marketplace !== "bricklink")
-    throw badRequest("reconcile runs against the BrickLink connection (BrickLink is the truth)");
-  await syncFirst(ctx, queue, input.accountId, conn.id);
   const adapter = getAdapter(conn.marketplace);
-  const secrets = connectionSecrets(ctx.box, conn);
-  for (const v of Object.values(secrets)) ctx.secrets.add(v);
-  const budget = createBudget(ctx, conn, adapter.manifest, "stock");
+  const stock = adapter.stock;
+  const truthName = adapter.manifest.displayName;
+  if (stock.mode === "none" || adapter.manifest.capabilities.stockSource !== "truth")
+    throw badRequest(
+      `reconcile runs against the ${truthMarketplaces().name} connection (${truthMarketplaces().name} is the truth)`,
+    );
+  await syncFirst(ctx, queue, input.accountId, conn.id);
+  const session = await openAdapter(ctx, conn, "stock", {
+    logger: ctx.logger.child({ connectionId: conn.id, reconcile: true }),
+  });
   let remote: MarketplaceLot[];
   try {
-    remote = await adapter.fetchInventory!({
-      connectionId: conn.id,
-      baseUrl: conn.baseUrl,
-      config: conn.config,
-      secrets,
-      http: ctx.http,
-      budget,
-      clock: ctx.clock,
-      timeoutMs: ctx.settings.marketplaceTimeoutMs,
-      logger: ctx.logger.child({ connectionId: conn.id, reconcile: true }),
-    });
+    remote = await stock.fetchInventory(session.actx);
   } finally {
-    await budget.release();
+    await session.close();
   }
   const result: ReconcileResult = {
     checked: remote.length,
@@ -118,7 +112,7 @@ export async function reconcile(
       .update(outbox)
       .set({
         status: "dead",
-        lastError: sql`coalesce(${outbox.lastError}, '') || ${` — settled by the reconcile of ${ctx.clock.now().toISOString()}: BrickLink's quantity was taken`}`,
+        lastError: sql`coalesce(${outbox.lastError}, '') || ${` — settled by the reconcile of ${ctx.clock.now().toISOString()}: ${truthName}'s quantity was taken`}`,
       })
       .where(and(eq(outbox.connectionId, conn.id), eq(outbox.kind, "stock"), eq(outbox.status, "failed")));
     const seen = new Set<string>();
@@ -151,14 +145,14 @@ export async function reconcile(
         kind: "reconcile",
         quantityDelta: diff,
         reservedDelta: 0,
-        reason: `BrickLink shows ${r.quantity}, Orderhub had ${l.lot.quantity}: BrickLink wins`,
+        reason: `${truthName} shows ${r.quantity}, Orderhub had ${l.lot.quantity}: ${truthName} wins`,
         userId: input.userId ?? null,
       });
       await queueStockPush(tx, {
         accountId: input.accountId,
         lotId: l.lot.id,
         delta: diff,
-        exceptMarketplace: "bricklink",
+        exceptMarketplace: conn.marketplace,
         reason: "reconcile",
         at: ctx.clock.now(),
       });
@@ -189,14 +183,14 @@ export async function reconcile(
           kind: "reconcile",
           quantityDelta: -lot.quantity,
           reservedDelta: 0,
-          reason: `BrickLink lot ${d.externalId} is gone (deletion approved)`,
+          reason: `${truthName} lot ${d.externalId} is gone (deletion approved)`,
           userId: input.userId ?? null,
         });
         await queueStockPush(tx, {
           accountId: input.accountId,
           lotId: d.lotId,
           delta: -lot.quantity,
-          exceptMarketplace: "bricklink",
+          exceptMarketplace: conn.marketplace,
           reason: "reconcile delete",
           at: ctx.clock.now(),
         });
@@ -229,7 +223,7 @@ export async function reconcile(
         accountId: input.accountId,
         lotId: lot!.id,
         connectionId: conn.id,
-        marketplace: "bricklink",
+        marketplace: conn.marketplace,
         externalId: r.externalId,
         quantitySeen: r.quantity,
         syncedAt: ctx.clock.now(),
@@ -240,7 +234,7 @@ export async function reconcile(
         kind: "import",
         quantityDelta: r.quantity,
         reservedDelta: 0,
-        reason: `new on BrickLink (creation approved)`,
+        reason: `new on ${truthName} (creation approved)`,
         userId: input.userId ?? null,
       });
       await tx.update(inventoryLots).set({ quantity: r.quantity }).where(eq(inventoryLots.id, lot!.id));

@@ -1,7 +1,9 @@
 import { and, eq, inArray, isNotNull, isNull, sql } from "drizzle-orm";
 import type { Tx } from "../db/connection.ts";
-import { inventoryLots, listings, orderLines, orders } from "../db/schema.ts";
+import { connections, inventoryLots, listings, orderLines, orders } from "../db/schema.ts";
+import type { IngestSubscriber } from "../sync/ingest.ts";
 import { queueStockPush, writeLedger } from "./ledger.ts";
+import { truthMarketplaces } from "./truth.ts";
 
 /** Statuses where the goods have left: reservations become deductions. */
 const SHIPPED = new Set(["shipped", "delivered", "completed", "fulfilled"]);
@@ -40,7 +42,7 @@ async function matchLot(
       .where(
         and(
           eq(listings.accountId, ctx.accountId),
-          eq(listings.marketplace, "bricklink"),
+          inArray(listings.marketplace, truthMarketplaces().ids),
           eq(listings.externalId, linked),
         ),
       );
@@ -188,3 +190,27 @@ export async function unmatchedLines(tx: Tx | import("../db/connection.ts").DbOr
     )
     .limit(1000);
 }
+
+/** Stock follows the orders in the ingest transaction: a reservation never goes missing or twice. */
+export const stockSubscriber: IngestSubscriber = {
+  name: "stock",
+  async onOrders(tx, batch) {
+    const [c] = await tx
+      .select({ baselineAt: connections.baselineAt })
+      .from(connections)
+      .where(eq(connections.id, batch.source.connectionId));
+    const stock = await applyOrdersToStock(
+      tx,
+      {
+        accountId: batch.source.accountId,
+        marketplace: batch.source.marketplace,
+        connectionId: batch.source.connectionId,
+        baselineAt: c?.baselineAt ?? null,
+        at: batch.source.at,
+      },
+      batch.touched,
+    );
+    // A sale here takes the lot down on the other marketplaces now, not at the next sweep.
+    return { dispatch: stock.pushes > 0 };
+  },
+};

@@ -3,6 +3,7 @@ import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
 import type { MarketplaceId } from "../core/marketplace-ids.ts";
 import type { OrderInput, OrderSummary } from "../core/order.ts";
+import type { OrderStatus } from "../core/status.ts";
 
 /** One setting of a connection. Secrets are encrypted at rest, write-only through the API, never logged. */
 export interface ConfigField {
@@ -25,8 +26,24 @@ export type RateLimit =
       limit: number;
       /** Operations this limit covers; all when absent. */
       operations?: readonly string[];
+      /** IANA time zone whose midnight starts the day (eBay: America/Los_Angeles); UTC when absent. */
+      timeZone?: string;
     }
-  | { type: "token_bucket"; ratePerSecond: number; burst: number; operations?: readonly string[] };
+  | {
+      /** The last `windowMs` milliseconds, sliding (Etsy: 10,000 requests per rolling 24 hours). */
+      type: "rolling_window";
+      windowMs: number;
+      limit: number;
+      operations?: readonly string[];
+    }
+  | {
+      /** Refills continuously at `ratePerSecond` up to `burst` (Amazon SP-API usage plans). */
+      type: "token_bucket";
+      ratePerSecond: number;
+      burst: number;
+      /** Each listed operation has a bucket of its own; all operations share one when absent. */
+      operations?: readonly string[];
+    };
 
 export interface RateLimitPolicy {
   limits: readonly RateLimit[];
@@ -36,21 +53,70 @@ export interface RateLimitPolicy {
   defaultDailyBudget: number | null;
 }
 
+/**
+ * What a marketplace can do, as data (the UI, the CLI and the API read it). Each entry names the
+ * variant of the matching port on the adapter; the contract suite checks that they agree.
+ */
 export interface Capabilities {
   /** How the order list is walked. */
   orderCursor: "change_marker" | "updated_since" | "page_token";
+  /** What a page of the order list carries: summaries (details fetched per order) or whole orders. */
+  orderPages: "summaries" | "orders";
   /** The marketplace archives orders (BrickLink "filed") and can include them on request. */
   archivedOrders: boolean;
   /** Push notifications: none, an empty ping that says "look" (BrickLink), or a payload naming orders. */
   webhooks: "none" | "ping" | "payload";
   /** How stock is written back, if at all. */
   stockPush: "none" | "delta" | "absolute";
-  /** Marking shipped with tracking. */
+  /** The store's inventory can become the lots ("truth"), or is linked to lots that exist ("linked"). */
+  stockSource: "none" | "truth" | "linked";
+  /** Marking shipped with tracking: whole orders, or lines with quantities. */
   shipmentPush: "none" | "order" | "line";
   /** Setting a marketplace status directly. */
   statusPush: boolean;
+  /** The seller accepts or declines each line / unit before shipping (Letzshop). */
+  acceptance: "none" | "line" | "unit";
   digitalDelivery: boolean;
 }
+
+/** How a connection proves who it is. */
+export type AuthSpec =
+  | { kind: "static" }
+  | {
+      kind: "oauth2";
+      /**
+       * How access tokens are obtained: with the seller's refresh token (Amazon LWA, eBay, Etsy), or
+       * with the app's own id and secret alone (CodesWholesale).
+       */
+      grant: "refresh_token" | "client_credentials";
+      /** Token endpoint when the connection sets none (`tokenUrl` config key). */
+      defaultTokenUrl: string;
+      /** How the client id and secret reach the token endpoint (no secret: the id goes in the body). */
+      clientAuth: "basic" | "body";
+      /** Config keys (secret or not) holding the client id, client secret and refresh token. */
+      clientIdKey: string;
+      clientSecretKey: string | null;
+      /** Null for the client-credentials grant. */
+      refreshTokenKey: string | null;
+      /** Each refresh returns a new refresh token and the old one stops working (Etsy). */
+      rotatesRefreshToken: boolean;
+      /** `scope` sent with every token request, where the marketplace wants one (CodesWholesale). */
+      tokenScopes?: readonly string[];
+      /** token_type values the token endpoint answers besides "bearer" (eBay: "User Access Token"). */
+      tokenTypes?: readonly string[];
+      /** "Connect with …": the authorization-code flow, where the marketplace offers one. */
+      consent: {
+        /** Authorization endpoint when the connection sets none (`authorizeUrl` config key). */
+        defaultAuthorizeUrl: string;
+        scopes: readonly string[];
+        /** PKCE with S256 (Etsy requires it). */
+        pkce: boolean;
+        /** Extra query parameters of the authorization request. */
+        extraParams?: Readonly<Record<string, string>>;
+        /** A config key whose value the marketplace wants as redirect_uri instead of our URL (eBay RuName). */
+        redirectUriKey?: string;
+      } | null;
+    };
 
 export interface MarketplaceManifest {
   id: MarketplaceId;
@@ -60,6 +126,7 @@ export interface MarketplaceManifest {
   defaultBaseUrl: string;
   config: readonly ConfigField[];
   capabilities: Capabilities;
+  auth: AuthSpec;
   rateLimit: RateLimitPolicy;
   /**
    * Raw statuses a seller may set through the API (canonical spelling), for "set status" actions;
@@ -71,6 +138,11 @@ export interface MarketplaceManifest {
   statusAliases?: Readonly<Record<string, string>>;
   /** Link to an order on the marketplace, for "View on …". */
   orderUrl?: (externalId: string) => string;
+  /**
+   * A listener of its own for push notifications (BrickOwl calls a fixed port): the path it calls,
+   * the port it uses, and the query parameters naming the order and the store.
+   */
+  noticeListener?: { path: string; defaultPort: number; orderParam: string; storeParam: string };
   /** Hidden from people (the fake adapter used by tests). */
   internal?: boolean;
 }
@@ -78,12 +150,36 @@ export interface MarketplaceManifest {
 /** The only way adapters reach the network: injected, so tests and simulators can stand in. */
 export type HttpTransport = (url: string, init?: RequestInit) => Promise<Response>;
 
+/** What a marketplace said about its limits in an answer (headers, or a 429's body). */
+export interface BudgetFeedback {
+  /** Calls left in the window the marketplace counts (x-remaining-today, x-ratelimit-remaining). */
+  remaining?: number;
+  /** The window's size as the marketplace states it. */
+  limit?: number;
+  /** When that window resets. */
+  resetsAt?: Date;
+  /** The rate the marketplace granted this operation (x-amzn-RateLimit-Limit), calls per second. */
+  ratePerSecond?: number;
+  /** Wait at least this long before the next call of the operation (Retry-After). */
+  retryAfterMs?: number;
+}
+
 export interface ApiBudget {
   /**
    * Count `calls` against the connection's limits before they are made. Throws a `rate_limited`
    * MarketplaceError with retryAfterMs when the budget (less the intake reserve for bulk work) is spent.
    */
   spend(operation: string, calls?: number): Promise<void>;
+  /** Tighten the limits of `operation` from what the marketplace said; never loosens beyond the manifest. */
+  observe(operation: string, feedback: BudgetFeedback): Promise<void>;
+}
+
+/** Access tokens of OAuth 2 connections; clients never hold or refresh tokens themselves. */
+export interface TokenProvider {
+  /** A valid access token, refreshed (once across all processes) shortly before it expires. */
+  getAccessToken(): Promise<string>;
+  /** The marketplace refused `token` as expired: the next getAccessToken() refreshes first. */
+  invalidate(token: string): Promise<void>;
 }
 
 export interface AdapterContext {
@@ -93,12 +189,15 @@ export interface AdapterContext {
   secrets: Readonly<Record<string, string>>;
   http: HttpTransport;
   budget: ApiBudget;
+  tokens: TokenProvider;
   clock: Clock;
   logger: Logger;
   signal?: AbortSignal;
   /** Per-call timeout (default 30 s). */
   timeoutMs?: number;
 }
+
+// ------------------------------------------------------------------ orders
 
 export interface OrderPageRequest<C> {
   /** Where the previous page (or run) stopped; null on a first sync. */
@@ -107,7 +206,8 @@ export interface OrderPageRequest<C> {
   includeArchived: boolean;
 }
 
-export interface OrderPage<C> {
+interface OrderPageBase<C> {
+  /** Every order the page lists, with its change marker (the engine compares them with what is stored). */
   summaries: OrderSummary[];
   /** Stored after this page's orders are stored, in the same transaction. */
   checkpoint: C;
@@ -116,12 +216,62 @@ export interface OrderPage<C> {
   total?: number;
 }
 
-export interface ConnectionInfo {
-  storeName: string | null;
-  currency: string | null;
-  /** The marketplace's id for the store, as its push notifications name it (BrickOwl store_id). */
-  storeId?: string | null;
-  detail?: Record<string, unknown>;
+/** `shape` is the manifest's `orderPages`: whole orders need no fetch per order. */
+export type OrderPage<C> =
+  | (OrderPageBase<C> & { shape: "summaries" })
+  | (OrderPageBase<C> & { shape: "orders"; orders: OrderInput[] });
+
+export interface OrdersPort<C> {
+  /** Validates a stored checkpoint; a checkpoint that fails it is treated as absent. */
+  checkpointSchema: z.ZodType<C>;
+  page(ctx: AdapterContext, req: OrderPageRequest<C>): Promise<OrderPage<C>>;
+  fetchOrder(ctx: AdapterContext, externalId: string): Promise<OrderInput>;
+  /** The unified status of a raw one (to apply a confirmed status push locally). */
+  mapStatus(raw: string): OrderStatus;
+}
+
+// ------------------------------------------------------------------ notices
+
+export interface WebhookNotice {
+  /** Orders the notice names; empty means "something changed, look". */
+  externalOrderIds: string[];
+  /** Whole orders the notice carried, stored as they are (no fetch). */
+  orders?: OrderInput[];
+}
+
+/** A push notification as it reached us. */
+export interface InboundNotice {
+  query: Readonly<Record<string, string | undefined>>;
+  headers: Readonly<Record<string, string | undefined>>;
+  /** The body exactly as received (signatures are computed over it). */
+  body: string;
+}
+
+export type NoticesPort =
+  | { style: "none" }
+  /** The marketplace pings; what changed is then drained from it (BrickLink GET /notifications). */
+  | { style: "ping"; drain(ctx: AdapterContext): Promise<WebhookNotice> }
+  /** The notification itself names the orders (or carries them). */
+  | {
+      style: "payload";
+      /** True when the notice is really from the marketplace for this connection. */
+      verify(
+        notice: InboundNotice,
+        connection: {
+          config: Readonly<Record<string, string>>;
+          secrets: Readonly<Record<string, string>>;
+          storeId: string | null;
+        },
+      ): boolean;
+      /** What the notice says; throws a contract_changed MarketplaceError for a shape we do not know. */
+      parse(notice: InboundNotice): WebhookNotice;
+    };
+
+// ------------------------------------------------------------------ shipments and statuses
+
+export interface ShipmentLine {
+  externalLineId: string;
+  quantity: number;
 }
 
 export interface ShipmentPush {
@@ -130,9 +280,38 @@ export interface ShipmentPush {
   trackingNumber: string | null;
   trackingUrl: string | null;
   shippedAt: Date;
-  lineIds: string[] | null;
+  /** The lines in this parcel; null for the whole order (always null where shipments are by order). */
+  lines: ShipmentLine[] | null;
   idempotencyKey: string;
 }
+
+export interface ShipmentReceipt {
+  /** The marketplace's id of the shipment it created (eBay fulfillmentId), when it has one. */
+  externalShipmentId: string | null;
+}
+
+/** A message to the buyer a marketplace offers when an order ships (BrickLink's Drive Thru). */
+export interface ShipmentExtra {
+  id: string;
+  label: string;
+  /** Connection setting ("true"/"false") that sends it by default. */
+  settingKey: string;
+  /** Never sent twice: after a lost answer it is skipped, not repeated. */
+  send(ctx: AdapterContext, externalOrderId: string): Promise<void>;
+}
+
+export type ShipmentsPort =
+  | { granularity: "none" }
+  | {
+      granularity: "order" | "line";
+      push(ctx: AdapterContext, push: ShipmentPush): Promise<ShipmentReceipt>;
+      /**
+       * After a lost answer: the shipment as the marketplace holds it, or null when it did not land
+       * (only then is it sent again).
+       */
+      readBack(ctx: AdapterContext, push: ShipmentPush): Promise<ShipmentReceipt | null>;
+      extras: readonly ShipmentExtra[];
+    };
 
 export interface StatusPush {
   externalOrderId: string;
@@ -140,10 +319,16 @@ export interface StatusPush {
   idempotencyKey: string;
 }
 
-export interface WebhookNotice {
-  /** Orders the notice names; empty means "something changed, look". */
-  externalOrderIds: string[];
-}
+export type StatusPort =
+  | { kind: "none" }
+  | {
+      kind: "settable";
+      push(ctx: AdapterContext, push: StatusPush): Promise<void>;
+      /** The order's raw status now (to settle a lost answer). */
+      readBack(ctx: AdapterContext, externalOrderId: string): Promise<string>;
+    };
+
+// ------------------------------------------------------------------ stock
 
 /** A store lot as a marketplace lists it, in unified terms. */
 export interface MarketplaceLot {
@@ -160,38 +345,80 @@ export interface MarketplaceLot {
   price: number | null;
   location: string | null;
   description: string | null;
-  /** The BrickLink lot this lot is linked to (BrickOwl's external lot id). */
+  /** The lot of the truth marketplace this lot is linked to (BrickOwl's external lot id). */
   linkedExternalId: string | null;
 }
 
+export interface AbsoluteStockItem {
+  externalId: string;
+  quantity: number;
+}
+
+export type AbsoluteStockResult =
+  | { externalId: string; ok: true; quantity: number }
+  | { externalId: string; ok: false; error: import("../core/errors.ts").MarketplaceError };
+
+export type StockPort =
+  | { mode: "none" }
+  | {
+      /** A signed change; not idempotent, so a lost answer is settled by reading the quantity back. */
+      mode: "delta";
+      /** The whole store inventory (stock rooms included). */
+      fetchInventory(ctx: AdapterContext): Promise<MarketplaceLot[]>;
+      fetchQuantity(ctx: AdapterContext, externalId: string): Promise<number>;
+      pushDelta(
+        ctx: AdapterContext,
+        push: { externalId: string; delta: number; description: string | null },
+      ): Promise<{ quantity: number | null }>;
+    }
+  | {
+      /** The quantity to show, in batches; the answer settles each item on its own (207-style). */
+      mode: "absolute";
+      fetchInventory(ctx: AdapterContext): Promise<MarketplaceLot[]>;
+      maxBatch: number;
+      pushBatch(ctx: AdapterContext, items: AbsoluteStockItem[]): Promise<AbsoluteStockResult[]>;
+    };
+
+// ------------------------------------------------------------------ acceptance
+
+export type AcceptancePort =
+  | { kind: "none" }
+  | {
+      kind: "line" | "unit";
+      /** Accept or decline lines (or units) of an order; the same decision twice lands once. */
+      decide(
+        ctx: AdapterContext,
+        decision: {
+          externalOrderId: string;
+          accept: string[];
+          decline: { id: string; reason: string }[];
+          idempotencyKey: string;
+        },
+      ): Promise<void>;
+    };
+
+// ------------------------------------------------------------------ the adapter
+
+export interface ConnectionInfo {
+  storeName: string | null;
+  currency: string | null;
+  /** The marketplace's id for the store, as its push notifications name it (BrickOwl store_id). */
+  storeId?: string | null;
+  detail?: Record<string, unknown>;
+}
+
 /**
- * What every marketplace implements. The engine reads `manifest.capabilities`; the ports that a
- * capability needs are present exactly when it is declared (the contract suite checks that).
+ * What every marketplace implements: one port per capability, each a tagged variant that names
+ * what the marketplace does. The engine, the outbox, inventory, the CLI and the UI read the tags
+ * (or `manifest.capabilities`, which says the same as data), never whether a method exists.
  */
 export interface MarketplaceAdapter<C = unknown> {
   manifest: MarketplaceManifest;
-  /** Validates a stored checkpoint; a checkpoint that fails it is treated as absent. */
-  checkpointSchema: z.ZodType<C>;
   testConnection(ctx: AdapterContext): Promise<ConnectionInfo>;
-  fetchOrderPage(ctx: AdapterContext, req: OrderPageRequest<C>): Promise<OrderPage<C>>;
-  fetchOrder(ctx: AdapterContext, externalId: string): Promise<OrderInput>;
-  /** After a webhook ping: the orders that changed (BrickLink drains GET /notifications). */
-  fetchNotices: ((ctx: AdapterContext) => Promise<WebhookNotice>) | null;
-  pushShipment: ((ctx: AdapterContext, push: ShipmentPush) => Promise<void>) | null;
-  pushStatus: ((ctx: AdapterContext, push: StatusPush) => Promise<void>) | null;
-  /** The whole store inventory (stock rooms included); null where stock is not kept there. */
-  fetchInventory?: ((ctx: AdapterContext) => Promise<MarketplaceLot[]>) | null;
-  /** One lot's quantity now (to read back after an ambiguous stock push). */
-  fetchLotQuantity?: ((ctx: AdapterContext, externalId: string) => Promise<number>) | null;
-  /** A signed quantity change; answers the new quantity when the marketplace says it. */
-  pushStockDelta?:
-    | ((
-        ctx: AdapterContext,
-        push: { externalId: string; delta: number; description: string | null },
-      ) => Promise<{ quantity: number | null }>)
-    | null;
-  /** BrickLink's "Drive Thru" e-mail to the buyer; null where the marketplace has none. */
-  pushDriveThru?: ((ctx: AdapterContext, externalOrderId: string) => Promise<void>) | null;
-  /** The unified status of a raw one (to apply a confirmed status push locally). */
-  mapStatus?: (raw: string) => import("../core/status.ts").OrderStatus;
+  orders: OrdersPort<C>;
+  notices: NoticesPort;
+  shipments: ShipmentsPort;
+  status: StatusPort;
+  stock: StockPort;
+  acceptance: AcceptancePort;
 }

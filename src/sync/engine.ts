@@ -7,16 +7,14 @@ import type { OrderInput } from "../core/order.ts";
 import type { Tx } from "../db/connection.ts";
 import { refreshStatistics } from "../db/maintenance.ts";
 import { readCursor, writeCursor } from "../db/repos/cursors.ts";
-import { changeMarkers, type UpsertResult, upsertOrders } from "../db/repos/orders.ts";
+import { changeMarkers } from "../db/repos/orders.ts";
 import { getSyncRun, isFinal, listSyncRuns, type SyncRunRow } from "../db/repos/sync-runs.ts";
 import { connections, syncRuns } from "../db/schema.ts";
-import { applyOrdersToStock } from "../inventory/stock.ts";
 import type { JobQueue } from "../jobs/queue.ts";
-import { getAdapter } from "../marketplaces/registry.ts";
-import type { AdapterContext, MarketplaceAdapter } from "../marketplaces/types.ts";
-import { createBudget } from "./budget.ts";
+import { ingestOrders } from "./ingest.ts";
 import { requestDispatch } from "./outbox.ts";
 import { classify, defaultRetryPolicy, type RetryPolicy } from "./retry.ts";
+import { openAdapter } from "./session.ts";
 
 export { getSyncRun, listSyncRuns };
 
@@ -204,8 +202,6 @@ async function runClaimed(ctx: AppContext, first: SyncRunRow, opts: RunOptions):
   const runId = first.id;
   const [conn] = await ctx.db.select().from(connections).where(eq(connections.id, first.connectionId));
   if (!conn) throw new Error(`connection ${first.connectionId} does not exist`);
-  const adapter = getAdapter(conn.marketplace) as MarketplaceAdapter<unknown>;
-  const manifest = adapter.manifest;
   const log = ctx.logger.child({ runId, connectionId: conn.id, marketplace: conn.marketplace });
   const resumed = first.startedAt !== null;
   const now = () => ctx.clock.now();
@@ -225,22 +221,12 @@ async function runClaimed(ctx: AppContext, first: SyncRunRow, opts: RunOptions):
     apiCalls: first.apiCalls,
   };
   const failures = new Map(first.failures.map((f) => [f.externalId, f]));
-  const budget = createBudget(ctx, conn, manifest, "orders");
-  const baseCalls = counters.apiCalls;
-  const secrets = ctx.box.openJson(conn.secretsEnc);
-  for (const v of Object.values(secrets)) ctx.secrets.add(v);
-  const actx: AdapterContext = {
-    connectionId: conn.id,
-    baseUrl: conn.baseUrl,
-    config: conn.config,
-    secrets,
-    http: ctx.http,
-    budget,
-    clock: ctx.clock,
-    timeoutMs: ctx.settings.marketplaceTimeoutMs,
+  const session = await openAdapter(ctx, conn, "orders", {
     logger: log,
     ...(opts.signal ? { signal: opts.signal } : {}),
-  };
+  });
+  const { adapter, actx, budget } = session;
+  const baseCalls = counters.apiCalls;
   const policy = opts.retryPolicy ?? defaultRetryPolicy;
   const source = `marketplace:${conn.marketplace}`;
   const done = new Set<string>();
@@ -295,52 +281,36 @@ async function runClaimed(ctx: AppContext, first: SyncRunRow, opts: RunOptions):
     }
   }
 
-  /** Stores fetched orders (and, at the end of a page, the cursor) in one transaction. */
+  /** Stores fetched orders (and, at the end of a page, the cursor) through the ingest pipeline. */
   let nextAnalyze = Math.max(1_000, counters.created * 2);
   const store = async (batch: OrderInput[], cursor: { value: unknown } | null) => {
     counters.apiCalls = baseCalls + budget.spent;
-    let stockPushes = 0;
-    const results: UpsertResult[] = await ctx.db.transaction(async (tx) => {
-      const res = await upsertOrders(
-        tx,
-        { accountId: conn.accountId, connectionId: conn.id, source, at: now() },
-        batch,
-      );
-      // Stock follows the orders in the same transaction: a reservation never goes missing or twice.
-      const touched = res.filter((r) => r.outcome !== "unchanged").map((r) => r.orderId);
-      if (touched.length) {
-        const [c] = await tx
-          .select({ baselineAt: connections.baselineAt })
-          .from(connections)
-          .where(eq(connections.id, conn.id));
-        const stock = await applyOrdersToStock(
-          tx,
-          {
-            accountId: conn.accountId,
-            marketplace: conn.marketplace,
-            connectionId: conn.id,
-            baselineAt: c?.baselineAt ?? null,
-            at: now(),
-          },
-          touched,
-        );
-        stockPushes = stock.pushes;
-      }
-      for (const r of res) {
-        if (r.outcome === "created") counters.created++;
-        else if (r.outcome === "updated") counters.updated++;
-        else counters.skipped++;
-        failures.delete(r.externalId);
-      }
-      if (cursor) await writeCursor(tx, conn.id, STREAM, cursor.value, now());
-      await tx
-        .update(syncRuns)
-        .set({ ...counters, failures: [...failures.values()] })
-        .where(eq(syncRuns.id, runId));
-      return res;
-    });
-    // A sale here takes the lot down on the other marketplaces now, not at the next sweep.
-    if (stockPushes > 0 && opts.queue) await requestDispatch(opts.queue);
+    const outcome = await ingestOrders(
+      ctx,
+      { accountId: conn.accountId, connectionId: conn.id, marketplace: conn.marketplace, source, at: now() },
+      batch,
+      {
+        async inTransaction(tx, { results, failures: refused }) {
+          for (const r of results) {
+            if (r.outcome === "created") counters.created++;
+            else if (r.outcome === "updated") counters.updated++;
+            else counters.skipped++;
+            failures.delete(r.externalId);
+          }
+          // An order the unified model or the database refused fails alone; the run goes on.
+          for (const f of refused) {
+            if (!failures.has(f.externalId)) counters.failed++;
+            failures.set(f.externalId, { externalId: f.externalId, kind: f.kind, reason: f.reason });
+          }
+          if (cursor) await writeCursor(tx, conn.id, STREAM, cursor.value, now());
+          await tx
+            .update(syncRuns)
+            .set({ ...counters, failures: [...failures.values()] })
+            .where(eq(syncRuns.id, runId));
+        },
+      },
+    );
+    if (outcome.dispatch && opts.queue) await requestDispatch(opts.queue);
     // A large first import changes the tables' shape as it goes: the planner learns it on the way
     // (at 1,000 new orders, 2,000, 4,000, …), or the table's searches crawl until the run ends.
     if (counters.created >= nextAnalyze) {
@@ -349,32 +319,13 @@ async function runClaimed(ctx: AppContext, first: SyncRunRow, opts: RunOptions):
         log.warn({ err }, "could not refresh planner statistics"),
       );
     }
-    for (const r of results) {
-      const o = batch.find((b) => b.externalId === r.externalId)!;
-      if (r.outcome === "created") {
-        await ctx.events.publish(conn.accountId, {
-          type: "order.created",
-          orderId: r.orderId,
-          number: o.number,
-          marketplace: o.marketplace,
-        });
-      } else if (r.outcome === "updated") {
-        await ctx.events.publish(conn.accountId, {
-          type: "order.updated",
-          orderId: r.orderId,
-          number: o.number,
-          marketplace: o.marketplace,
-          status: r.status,
-        });
-      }
-    }
     await publishProgress("running");
   };
 
   /** Fetches one order; a failure that needs a person is recorded and the run goes on. */
   const fetchOne = async (externalId: string): Promise<OrderInput | null> => {
     try {
-      const order = await withRetry(() => adapter.fetchOrder(actx, externalId));
+      const order = await withRetry(() => adapter.orders.fetchOrder(actx, externalId));
       done.add(externalId);
       return order;
     } catch (err) {
@@ -394,12 +345,19 @@ async function runClaimed(ctx: AppContext, first: SyncRunRow, opts: RunOptions):
     }
   };
 
-  const fetchAndStore = async (ids: string[], cursor: { value: unknown } | null) => {
+  /** Fetches (or takes from the page, where it carried whole orders) and stores them in batches. */
+  const fetchAndStore = async (
+    ids: string[],
+    cursor: { value: unknown } | null,
+    given: ReadonlyMap<string, OrderInput> = new Map(),
+  ) => {
     let batch: OrderInput[] = [];
     try {
       for (const id of ids) {
         await checkCancel();
-        const o = await fetchOne(id);
+        const whole = given.get(id);
+        if (whole) done.add(id);
+        const o = whole ?? (await fetchOne(id));
         if (o) batch.push(o);
         if (batch.length >= BATCH) {
           await store(batch, null);
@@ -416,9 +374,10 @@ async function runClaimed(ctx: AppContext, first: SyncRunRow, opts: RunOptions):
 
   try {
     let walk = first.mode !== "targets";
-    if (first.trigger === "webhook" && adapter.fetchNotices && first.mode !== "full") {
+    const notices = adapter.notices;
+    if (first.trigger === "webhook" && notices.style === "ping" && first.mode !== "full") {
       // A push ping: ask which orders changed and fetch just those; the schedule keeps polling anyway.
-      const notice = await withRetry(() => adapter.fetchNotices!(actx));
+      const notice = await withRetry(() => notices.drain(actx));
       const [r] = await ctx.db.select({ t: syncRuns.targetIds }).from(syncRuns).where(eq(syncRuns.id, runId));
       const merged = [...new Set([...(r?.t ?? []), ...notice.externalOrderIds])];
       await ctx.db.update(syncRuns).set({ targetIds: merged }).where(eq(syncRuns.id, runId));
@@ -426,13 +385,13 @@ async function runClaimed(ctx: AppContext, first: SyncRunRow, opts: RunOptions):
     }
     if (walk) {
       const stored = first.mode === "full" && !resumed ? null : await readCursor(ctx.db, conn.id, STREAM);
-      const parsed = stored === null ? null : adapter.checkpointSchema.safeParse(stored);
+      const parsed = stored === null ? null : adapter.orders.checkpointSchema.safeParse(stored);
       let checkpoint: unknown = parsed?.success ? parsed.data : null;
       if (parsed && !parsed.success) log.warn("stored cursor no longer fits; starting from the beginning");
       for (;;) {
         await checkCancel();
         const page = await withRetry(() =>
-          adapter.fetchOrderPage(actx, {
+          adapter.orders.page(actx, {
             checkpoint,
             mode: first.mode === "full" ? "full" : "incremental",
             includeArchived: first.includeArchived,
@@ -460,7 +419,10 @@ async function runClaimed(ctx: AppContext, first: SyncRunRow, opts: RunOptions):
             done.add(s.externalId);
           } else toFetch.push(s.externalId);
         }
-        await fetchAndStore(toFetch, { value: page.checkpoint });
+        // Pages that carry whole orders need no fetch per order (eBay, Etsy, Amazon searchOrders).
+        const given =
+          page.shape === "orders" ? new Map(page.orders.map((o) => [o.externalId, o])) : undefined;
+        await fetchAndStore(toFetch, { value: page.checkpoint }, given);
         checkpoint = page.checkpoint;
         if (page.done) break;
       }
@@ -474,8 +436,8 @@ async function runClaimed(ctx: AppContext, first: SyncRunRow, opts: RunOptions):
         .set({ noticesPending: false })
         .where(and(eq(syncRuns.id, runId), eq(syncRuns.noticesPending, true)))
         .returning({ id: syncRuns.id });
-      if (flag && adapter.fetchNotices) {
-        const notice = await withRetry(() => adapter.fetchNotices!(actx));
+      if (flag && notices.style === "ping") {
+        const notice = await withRetry(() => notices.drain(actx));
         const fresh = notice.externalOrderIds.filter((id) => !done.has(id));
         if (fresh.length) {
           const [cur] = await ctx.db
@@ -521,7 +483,7 @@ async function runClaimed(ctx: AppContext, first: SyncRunRow, opts: RunOptions):
     return await finish("failed", `sync failed: ${err instanceof Error ? err.message : String(err)}`);
   } finally {
     // Calls leased but not made go back to the shared budget.
-    await budget.release().catch((err) => log.warn({ err }, "could not return unused API calls"));
+    await session.close().catch((err) => log.warn({ err }, "could not return unused API calls"));
   }
 
   async function finish(state: SyncRunRow["state"], raw: string | null): Promise<SyncRunRow> {

@@ -1,13 +1,12 @@
 import { and, asc, eq, inArray, min, sql } from "drizzle-orm";
 import type { AppContext } from "../context.ts";
 import { isMarketplaceError } from "../core/errors.ts";
-import { type ConnectionRow, connectionSecrets } from "../db/repos/connections.ts";
+import type { ConnectionRow } from "../db/repos/connections.ts";
 import { connections, outbox } from "../db/schema.ts";
 import type { JobQueue } from "../jobs/queue.ts";
-import { getAdapter } from "../marketplaces/registry.ts";
 import type { AdapterContext, MarketplaceAdapter } from "../marketplaces/types.ts";
-import { createBudget } from "./budget.ts";
 import { classify, defaultRetryPolicy, type RetryPolicy } from "./retry.ts";
+import { type AdapterSession, openAdapter } from "./session.ts";
 
 export type OutboxRow = typeof outbox.$inferSelect;
 
@@ -113,7 +112,7 @@ export async function dispatchOutbox(
 ): Promise<DispatchResult> {
   const result: DispatchResult = { sent: 0, retried: 0, failed: 0 };
   const policy = opts.retryPolicy ?? pushRetryPolicy;
-  const budgets = new Map<number, ReturnType<typeof createBudget>>();
+  const sessions = new Map<string, AdapterSession>();
   try {
     for (let n = 0; n < (opts.maxRows ?? 10_000); n++) {
       if (opts.signal?.aborted) break;
@@ -127,30 +126,18 @@ export async function dispatchOutbox(
         result.failed++;
         continue;
       }
-      const adapter = getAdapter(conn.marketplace) as MarketplaceAdapter<unknown>;
-      let budget = budgets.get(conn.id);
-      if (!budget) {
-        budget = createBudget(
-          ctx,
-          conn,
-          adapter.manifest,
-          row.kind.startsWith("stock") ? "stock" : "fulfilment",
-        );
-        budgets.set(conn.id, budget);
+      // One session per connection and purpose: a fulfilment push is never counted as stock work.
+      const purpose = row.kind.startsWith("stock") ? "stock" : "fulfilment";
+      const key = `${conn.id}:${purpose}`;
+      let session = sessions.get(key);
+      if (!session) {
+        session = await openAdapter(ctx, conn, purpose, opts.signal ? { signal: opts.signal } : {});
+        sessions.set(key, session);
       }
-      const secrets = connectionSecrets(ctx.box, conn);
-      for (const v of Object.values(secrets)) ctx.secrets.add(v);
+      const { adapter } = session;
       const actx: AdapterContext = {
-        connectionId: conn.id,
-        baseUrl: conn.baseUrl,
-        config: conn.config,
-        secrets,
-        http: ctx.http,
-        budget,
-        clock: ctx.clock,
-        timeoutMs: ctx.settings.marketplaceTimeoutMs,
+        ...session.actx,
         logger: ctx.logger.child({ outboxId: row.id, connectionId: conn.id, marketplace: conn.marketplace }),
-        ...(opts.signal ? { signal: opts.signal } : {}),
       };
       let payload = row.payload;
       const renew = setInterval(() => {
@@ -239,7 +226,7 @@ export async function dispatchOutbox(
       }
     }
   } finally {
-    for (const b of budgets.values()) await b.release().catch(() => {});
+    for (const x of sessions.values()) await x.close().catch(() => {});
   }
   if (opts.queue) await scheduleNext(ctx, opts.queue);
   return result;

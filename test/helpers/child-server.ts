@@ -5,6 +5,17 @@ import { join } from "node:path";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 
+/**
+ * What a test adds to the environment of an `orderhub` process it starts, so that process also knows
+ * the test-only fake marketplace (bin/orderhub.js honours ORDERHUB_PRELOAD only under NODE_ENV=test).
+ */
+export const TEST_PRELOAD_ENV = {
+  NODE_ENV: "test",
+  ORDERHUB_PRELOAD: join(ROOT, "src", "marketplaces", "testing", "register-fake.ts"),
+  // The simulators listen on this machine: a test server may connect to loopback addresses.
+  ORDERHUB_ALLOW_PRIVATE_MARKETPLACE_URLS: "1",
+};
+
 /** A port that was free a moment ago (the server binds it itself). */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -58,6 +69,7 @@ export class ChildServer {
       ORDERHUB_LOG_PRETTY: "0",
       LOG_LEVEL: "info",
       DATABASE_URL: this.opts.databaseUrl ?? "",
+      ...TEST_PRELOAD_ENV,
       ...this.opts.env,
     };
     this.log.write(`\n==== start ${++this.starts} ${new Date().toISOString()}\n`);

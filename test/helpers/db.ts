@@ -53,7 +53,10 @@ export function testSettings(over: Partial<Settings> = {}): Settings {
     logPretty: false,
     sessionDays: 14,
     workerConcurrency: 2,
-    brickowlNotifyPort: null,
+    notifyPort: null,
+    notifyHost: null,
+    // Tests talk to simulators on 127.0.0.1; the refusal itself is tested with this off.
+    allowPrivateMarketplaceUrls: true,
     marketplaceTimeoutMs: 30_000,
     ...over,
   };

@@ -167,6 +167,19 @@ export interface OrderDetail extends OrderRow {
   }[];
   events: OrderEvent[];
   pushes: Push[];
+  /** Parcels sent for this order, each with its tracking and the lines (and quantities) in it. */
+  shipments?: Shipment[];
+}
+
+export interface Shipment {
+  id: number;
+  carrier: string | null;
+  trackingNumber: string | null;
+  trackingUrl: string | null;
+  shippedAt: string;
+  state: string;
+  push: { id: number; state: string; lastError: string | null } | null;
+  lines: { lineId: number; externalLineId: string; name: string; quantity: number }[];
 }
 
 export interface SyncRun {
@@ -236,6 +249,8 @@ export interface Manifest {
   displayName: string;
   defaultBaseUrl: string;
   config: ConfigField[];
+  /** "Connect with …": present where the marketplace offers a sign-in. */
+  consent?: { redirectUri: string; scopes: string[]; refreshTokenKey: string | null };
 }
 
 export interface Me {

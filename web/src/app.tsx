@@ -1,12 +1,14 @@
 import { useCallback, useEffect, useState } from "react";
 import { ApiError, api, type Me, setCsrf } from "./api.ts";
 import { ErrorText, Toasts, toast } from "./components/ui.tsx";
+import { type MarketplaceInfo, setMarketplaces } from "./format.ts";
 import { startLive, useLive } from "./live.ts";
 import { IntegrationsPage } from "./pages/integrations.tsx";
 import { InventoryPage } from "./pages/inventory.tsx";
 import { LoginPage, SetupPage } from "./pages/login.tsx";
 import { OrdersPage } from "./pages/orders.tsx";
 import { SyncLogPage } from "./pages/sync-log.tsx";
+import { UsersPage } from "./pages/users.tsx";
 import { navigate, useLocation } from "./router.ts";
 
 type Gate =
@@ -24,6 +26,9 @@ export function App() {
       if (setup.needed) return setGate({ kind: "setup" });
       const me = await api<Me>("GET", "/api/auth/me");
       setCsrf(me.csrfToken);
+      setMarketplaces(
+        (await api<{ marketplaces: MarketplaceInfo[] }>("GET", "/api/marketplaces")).marketplaces,
+      );
       setGate({ kind: "in", me });
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) setGate({ kind: "login" });
@@ -54,6 +59,8 @@ const NAV = [
   { path: "/inventory", label: "Inventory" },
   { path: "/integrations", label: "Integrations" },
   { path: "/sync-log", label: "Sync log" },
+  // Settings → Users: owners only.
+  { path: "/settings/users", label: "Users", owner: true },
 ];
 
 function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
@@ -82,6 +89,8 @@ function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
     <IntegrationsPage userRole={me.user.role} />
   ) : path.startsWith("/sync-log") ? (
     <SyncLogPage />
+  ) : path.startsWith("/settings/users") && me.user.role === "owner" ? (
+    <UsersPage meId={me.user.id} />
   ) : (
     <OrdersPage />
   );
@@ -90,7 +99,7 @@ function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
       <header className="topbar">
         <span className="brand">Orderhub</span>
         <nav aria-label="Main">
-          {NAV.map((n) => {
+          {NAV.filter((n) => !("owner" in n) || me.user.role === "owner").map((n) => {
             const active =
               n.path === "/" ? path === "/" || path.startsWith("/orders") : path.startsWith(n.path);
             return (

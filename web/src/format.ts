@@ -1,15 +1,24 @@
-export const MARKETPLACES: Record<string, string> = {
-  bricklink: "BrickLink",
-  brickowl: "BrickOwl",
-  amazon: "Amazon",
-  ebay: "eBay",
-  etsy: "Etsy",
-  letzshop: "Letzshop",
-  codeswholesale: "CodesWholesale",
-  storefront: "Storefront",
-  fake: "Test",
-};
-export const marketplaceName = (id: string) => MARKETPLACES[id] ?? id;
+/** What the server says about each marketplace it can connect (from GET /api/marketplaces). */
+export interface MarketplaceInfo {
+  id: string;
+  displayName: string;
+  capabilities: {
+    stockSource?: "none" | "truth" | "linked";
+    shipmentPush?: "none" | "order" | "line";
+    [k: string]: unknown;
+  };
+  noticeListener?: { path: string; defaultPort: number } | null;
+}
+
+let known: MarketplaceInfo[] = [];
+
+/** Set once after sign-in; names and lists everywhere come from here, never from a list in the UI. */
+export function setMarketplaces(list: MarketplaceInfo[]): void {
+  known = list;
+}
+export const marketplaces = (): readonly MarketplaceInfo[] => known;
+export const marketplaceInfo = (id: string): MarketplaceInfo | undefined => known.find((m) => m.id === id);
+export const marketplaceName = (id: string) => marketplaceInfo(id)?.displayName ?? id;
 
 export const STATUS_LABELS: Record<string, string> = {
   pending: "Pending",

@@ -11,17 +11,21 @@ import {
   publicConnection,
   updateConnection,
 } from "../../db/repos/connections.ts";
+import { credentialsStatus, deleteCredentials } from "../../db/repos/credentials.ts";
 import { activeRun } from "../../db/repos/sync-runs.ts";
 import { audit } from "../../db/repos/users.ts";
 import { connections, orders } from "../../db/schema.ts";
 import { getAdapter, hasAdapter, listManifests } from "../../marketplaces/registry.ts";
 import type { MarketplaceManifest } from "../../marketplaces/types.ts";
-import { budgetStatus, createBudget } from "../../sync/budget.ts";
+import { budgetStatus } from "../../sync/budget.ts";
 import { requestSync } from "../../sync/engine.ts";
 import { nextRunAt, ScheduleError, scheduleSchema, validateSchedule } from "../../sync/scheduler.ts";
+import { openAdapter } from "../../sync/session.ts";
 import type { HttpDeps } from "../deps.ts";
-import { defineRoute, idParam, type RouteDef } from "../route.ts";
+import { type Auth, defineRoute, idParam, type RouteDef } from "../route.ts";
+import { checkMarketplaceUrl } from "../url-guard.ts";
 import { runView } from "../views.ts";
+import { consentView } from "./oauth.ts";
 
 const configValues = z.record(z.string(), z.string().max(2000));
 
@@ -53,6 +57,9 @@ export function splitConfig(manifest: MarketplaceManifest, input: Record<string,
   return { config, secrets };
 }
 
+/** Settings that say where calls go (a token URL): declared as URLs, or named like one. */
+const isUrlField = (f: MarketplaceManifest["config"][number]) => f.kind === "url" || /url$/i.test(f.key);
+
 function parseSchedule(input: unknown) {
   try {
     return validateSchedule(input);
@@ -66,7 +73,8 @@ export function connectionRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
   const webhookUrl = (c: ConnectionRow) =>
     `${ctx.settings.publicUrl ?? `http://${ctx.settings.host}:${ctx.settings.port}`}/webhooks/${c.marketplace}/${c.webhookToken}`;
 
-  async function view(c: ConnectionRow) {
+  /** Webhook URLs carry the webhook token: only owners see them. */
+  async function view(c: ConnectionRow, viewer: Auth | null) {
     const manifest = getAdapter(c.marketplace).manifest;
     const secretKeys = Object.keys(connectionSecrets(ctx.box, c));
     const [n] = await ctx.db
@@ -79,10 +87,61 @@ export function connectionRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
       displayName: manifest.displayName,
       orderCount: n?.n ?? 0,
       activeRun: run ? runView(run) : null,
-      // Marketplaces that call a URL of ours (BrickLink's callback); BrickOwl calls a fixed port instead.
-      ...(manifest.capabilities.webhooks === "ping" ? { webhookUrl: webhookUrl(c) } : {}),
+      // Marketplaces that call a URL of ours; one with a listener of its own (a fixed port) has none.
+      ...(manifest.capabilities.webhooks !== "none" && !manifest.noticeListener && viewer?.role === "owner"
+        ? { webhookUrl: webhookUrl(c) }
+        : {}),
       budget: await budgetStatus(ctx, c, manifest),
+      ...(manifest.auth.kind === "oauth2" ? { credentials: await credentialsStatus(ctx.db, c.id) } : {}),
     };
+  }
+
+  /**
+   * Where credentials will be sent (base URL, URL settings such as a token URL) must be HTTPS and
+   * public; private and loopback targets only with ORDERHUB_ALLOW_PRIVATE_MARKETPLACE_URLS or from
+   * the local operator (the CLI on this machine, e.g. against a simulator).
+   */
+  async function checkTargets(
+    auth: Auth,
+    manifest: MarketplaceManifest,
+    v: { baseUrl: string | undefined; config: Record<string, string> },
+  ) {
+    const policy = { allowPrivate: ctx.settings.allowPrivateMarketplaceUrls || auth.via === "operator" };
+    if (v.baseUrl !== undefined && v.baseUrl !== manifest.defaultBaseUrl)
+      await checkMarketplaceUrl("baseUrl", v.baseUrl, policy);
+    for (const f of manifest.config) {
+      const value = v.config[f.key];
+      if (isUrlField(f) && value !== undefined && value !== f.default)
+        await checkMarketplaceUrl(`config.${f.key}`, value, policy);
+    }
+  }
+
+  /** A new destination for the credentials needs them entered again, or a Test would hand them over. */
+  function requireSecretsOnRetarget(
+    manifest: MarketplaceManifest,
+    c: ConnectionRow,
+    baseUrl: string | undefined,
+    submitted: { config: Record<string, string>; secrets: Record<string, string> } | null,
+  ) {
+    const moved =
+      (baseUrl !== undefined && baseUrl !== c.baseUrl) ||
+      manifest.config.some(
+        (f) =>
+          isUrlField(f) &&
+          submitted?.config[f.key] !== undefined &&
+          submitted.config[f.key] !== c.config[f.key],
+      );
+    if (!moved) return;
+    const stored = Object.keys(connectionSecrets(ctx.box, c));
+    const missing = manifest.config.filter(
+      (f) => f.secret && stored.includes(f.key) && submitted?.secrets[f.key] === undefined,
+    );
+    if (missing.length) {
+      throw badRequest(
+        `config.${missing[0]!.key}: changing where this connection calls needs its credentials again (${missing.map((f) => f.label).join(", ")})`,
+        { field: `config.${missing[0]!.key}`, missing: missing.map((f) => f.key) },
+      );
+    }
   }
 
   async function load(accountId: number, id: number) {
@@ -94,21 +153,9 @@ export function connectionRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
   /** Asks the marketplace whether the credentials work, through the connection's budget. */
   async function test(c: ConnectionRow) {
     const adapter = getAdapter(c.marketplace);
-    const secrets = connectionSecrets(ctx.box, c);
-    for (const v of Object.values(secrets)) ctx.secrets.add(v);
-    const budget = createBudget(ctx, c, adapter.manifest, "other");
+    const session = await openAdapter(ctx, c, "other");
     try {
-      const info = await adapter.testConnection({
-        connectionId: c.id,
-        baseUrl: c.baseUrl,
-        config: c.config,
-        secrets,
-        http: ctx.http,
-        budget,
-        clock: ctx.clock,
-        timeoutMs: ctx.settings.marketplaceTimeoutMs,
-        logger: ctx.logger.child({ connectionId: c.id, marketplace: c.marketplace }),
-      });
+      const info = await adapter.testConnection(session.actx);
       await updateConnection(ctx.db, c.accountId, c.id, {
         storeName: info.storeName ?? c.storeName,
         currency: info.currency ?? c.currency,
@@ -127,7 +174,7 @@ export function connectionRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
       }
       throw err;
     } finally {
-      await budget.release();
+      await session.close();
     }
   }
 
@@ -138,7 +185,7 @@ export function connectionRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
       auth: "user",
       summary: "Marketplaces Orderhub can connect, with their settings and capabilities",
       tags: ["connections"],
-      async handler() {
+      async handler({ req }) {
         return {
           marketplaces: listManifests().map((m) => ({
             id: m.id,
@@ -147,6 +194,9 @@ export function connectionRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
             config: m.config,
             capabilities: m.capabilities,
             rateLimit: m.rateLimit,
+            noticeListener: m.noticeListener ?? null,
+            // "Connect with …": the redirect URI to register with the marketplace app.
+            ...consentView(ctx, req, m),
           })),
         };
       },
@@ -159,7 +209,7 @@ export function connectionRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
       tags: ["connections"],
       async handler({ auth }) {
         const rows = await listConnections(ctx.db, auth!.accountId!);
-        return { connections: await Promise.all(rows.map((c) => view(c))) };
+        return { connections: await Promise.all(rows.map((c) => view(c, auth))) };
       },
     }),
     defineRoute({
@@ -186,6 +236,7 @@ export function connectionRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
         }
         const manifest = getAdapter(body.marketplace).manifest;
         const { config, secrets } = splitConfig(manifest, body.config, false);
+        await checkTargets(auth!, manifest, { baseUrl: body.baseUrl, config });
         const schedule = parseSchedule(body.schedule ?? { kind: "interval", minutes: 15 });
         const existing = await listConnections(ctx.db, auth!.accountId!);
         if (existing.some((c) => c.name === body.name))
@@ -220,7 +271,7 @@ export function connectionRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
           ip,
         });
         const fresh = await load(auth!.accountId!, c.id);
-        return { connection: await view(fresh) };
+        return { connection: await view(fresh, auth) };
       },
     }),
     defineRoute({
@@ -231,7 +282,7 @@ export function connectionRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
       tags: ["connections"],
       params: idParam,
       async handler({ auth, params }) {
-        return { connection: await view(await load(auth!.accountId!, params.id)) };
+        return { connection: await view(await load(auth!.accountId!, params.id), auth) };
       },
     }),
     defineRoute({
@@ -262,8 +313,17 @@ export function connectionRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
           patch.schedule = s;
           patch.nextSyncAt = nextRunAt(s, ctx.clock.now());
         }
+        const submitted = body.config ? splitConfig(manifest, body.config, true) : null;
+        // Only what changes is checked: an unchanged (e.g. demo simulator) address stays as it is.
+        await checkTargets(auth!, manifest, {
+          baseUrl: body.baseUrl === c.baseUrl ? undefined : body.baseUrl,
+          config: Object.fromEntries(
+            Object.entries(submitted?.config ?? {}).filter(([k, v]) => c.config[k] !== v),
+          ),
+        });
+        requireSecretsOnRetarget(manifest, c, body.baseUrl, submitted);
         if (body.config) {
-          const { config, secrets } = splitConfig(manifest, body.config, true);
+          const { config, secrets } = submitted!;
           for (const v of Object.values(secrets)) ctx.secrets.add(v);
           patch.config = { ...c.config, ...config };
           if (Object.keys(secrets).length)
@@ -278,7 +338,7 @@ export function connectionRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
           detail: { fields: Object.keys(body) },
           ip,
         });
-        return { connection: await view(row!) };
+        return { connection: await view(row!, auth) };
       },
     }),
     defineRoute({
@@ -295,6 +355,7 @@ export function connectionRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
           scheduleEnabled: false,
           secretsEnc: null,
         });
+        await deleteCredentials(ctx.db, c.id);
         await audit(ctx.db, {
           accountId: auth!.accountId,
           userId: auth!.userId,

@@ -5,6 +5,7 @@ import { notFound } from "../../core/errors.ts";
 import { orderIdsOrThrow } from "../../db/repos/orders.ts";
 import { orders, outbox } from "../../db/schema.ts";
 import { annotateOrder, setMarketplaceStatus, shipOrders } from "../../fulfillment/shipments.ts";
+import { trackingUrlProblem } from "../../fulfillment/tracking.ts";
 import { type OutboxRow, requestDispatch, retryPushes } from "../../sync/outbox.ts";
 import type { HttpDeps } from "../deps.ts";
 import { defineRoute, idParam, type RouteDef } from "../route.ts";
@@ -62,7 +63,7 @@ export function fulfilmentRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
       url: "/api/fulfilment/ship",
       auth: ["owner", "staff", "picker"],
       summary:
-        "Mark orders shipped: tracking (number or URL), ship date, the marketplace's shipped status, optional Drive Thru; one parcel with combine. dryRun shows what would be sent where",
+        "Mark orders shipped: tracking (number or http(s) URL), ship date, the marketplace's shipped status, optional Drive Thru; one parcel with combine; lines [{lineId, quantity}] for a partial shipment where the marketplace ships by line. dryRun shows what would be sent where",
       tags: ["fulfilment"],
       status: 202,
       body: z
@@ -70,12 +71,31 @@ export function fulfilmentRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
           orders: refs,
           carrier: z.string().trim().max(100).optional(),
           trackingNumber: z.string().trim().min(1).max(200).optional(),
-          trackingUrl: z.url().max(500).optional(),
+          trackingUrl: z
+            .string()
+            .trim()
+            .max(500)
+            .superRefine((v, c) => {
+              const problem = trackingUrlProblem(v);
+              if (problem) c.addIssue({ code: "custom", message: problem });
+            })
+            .optional(),
           shippedAt: isoDate.optional(),
           setStatus: z.boolean().optional(),
           driveThru: z.boolean().optional(),
           combine: z.boolean().optional(),
-          lines: z.array(z.number().int().positive()).optional(),
+          lines: z
+            .array(
+              z
+                .object({
+                  lineId: z.number().int().positive(),
+                  quantity: z.number().int().min(1, "ship at least 1").max(1_000_000),
+                })
+                .strict(),
+            )
+            .min(1, "name at least one line, or leave lines out to ship the whole order")
+            .max(1000)
+            .optional(),
           dryRun: z.boolean().optional(),
         })
         .strict(),
@@ -90,9 +110,10 @@ export function fulfilmentRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
           trackingUrl: body.trackingUrl ?? null,
           ...(body.shippedAt ? { shippedAt: body.shippedAt } : {}),
           ...(body.setStatus !== undefined ? { setStatus: body.setStatus } : {}),
-          ...(body.driveThru !== undefined ? { driveThru: body.driveThru } : {}),
+          // The API's name for the shipments port's "drive_thru" extra.
+          ...(body.driveThru !== undefined ? { extras: { drive_thru: body.driveThru } } : {}),
           combine: Boolean(body.combine),
-          lineIds: body.lines ?? null,
+          lines: body.lines ?? null,
           dryRun: Boolean(body.dryRun),
         });
         return { dryRun: Boolean(body.dryRun), pushes };

@@ -3,19 +3,21 @@ import { z } from "zod";
 import type { AppContext } from "../../context.ts";
 import { AppError } from "../../core/errors.ts";
 import { inventoryLots } from "../../db/schema.ts";
+import { MAX_IMPORT_FILE_CHARS } from "../../inventory/file-check.ts";
+import { exportCsv, exportXml, MAX_LOT_QUANTITY } from "../../inventory/files.ts";
 import {
-  exportCsv,
-  exportXml,
-  importFile,
-  MAX_LOT_QUANTITY,
-  parseLotCsv,
-  parseXml,
-} from "../../inventory/files.ts";
+  cancelImportJob,
+  getImportJob,
+  IMPORT_JOB,
+  importJobView,
+  listImportJobs,
+  startFileImport,
+} from "../../inventory/import-job.ts";
 import { adjustLot, findLot, getLot, importInventory, listLots } from "../../inventory/lots.ts";
 import { reconcile } from "../../inventory/reconcile.ts";
 import { unmatchedLines } from "../../inventory/stock.ts";
 import type { HttpDeps } from "../deps.ts";
-import { defineRoute, type RouteDef } from "../route.ts";
+import { defineRoute, idParam, type RouteDef } from "../route.ts";
 
 const lotRef = z.object({ ref: z.string().trim().min(1).max(100) });
 
@@ -146,27 +148,66 @@ export function inventoryRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
       method: "POST",
       url: "/api/inventory/import-file",
       auth: ["owner"],
-      bodyLimit: 25 * 1024 * 1024,
+      // The JSON form of a 25 MB file: escaped quotes and line breaks take room of their own.
+      bodyLimit: 2 * MAX_IMPORT_FILE_CHARS,
+      status: 202,
       summary:
-        "Add lots from BrickLink mass-upload XML or CSV (same item, colour, condition and location adds to the lot); a bad line rejects the whole file",
+        "Add lots from BrickLink mass-upload XML or CSV (same item, colour, condition and location adds to the lot): the whole file is checked first (a bad line is refused, named, and nothing is written), then written by a background job to follow at /api/inventory/import-jobs/:id",
       tags: ["inventory"],
       body: z
         .object({
           format: z.enum(["xml", "csv"]),
-          content: z.string().min(1).max(20_000_000),
+          content: z
+            .string()
+            .min(1)
+            .max(MAX_IMPORT_FILE_CHARS, `the file is larger than ${MAX_IMPORT_FILE_CHARS / 1024 / 1024} MB`),
           name: z.string().max(200).optional(),
         })
         .strict(),
       async handler({ auth, body }) {
-        const lots = body.format === "xml" ? parseXml(body.content) : parseLotCsv(body.content);
-        return {
-          import: await importFile(ctx, {
-            accountId: auth!.accountId!,
-            userId: auth!.userId,
-            lots,
-            name: body.name ?? `a ${body.format.toUpperCase()} file`,
-          }),
-        };
+        const job = await startFileImport(ctx, deps.queue, {
+          accountId: auth!.accountId!,
+          userId: auth!.userId,
+          format: body.format,
+          content: body.content,
+          name: body.name ?? `a ${body.format.toUpperCase()} file`,
+        });
+        return { job: importJobView(job) };
+      },
+    }),
+    defineRoute({
+      method: "GET",
+      url: "/api/inventory/import-jobs",
+      auth: ["owner"],
+      summary: "The latest file imports with their progress",
+      tags: ["inventory"],
+      async handler({ auth }) {
+        return { jobs: (await listImportJobs(ctx.db, auth!.accountId!)).map(importJobView) };
+      },
+    }),
+    defineRoute({
+      method: "GET",
+      url: "/api/inventory/import-jobs/:id",
+      auth: ["owner"],
+      summary:
+        "One file import: state (queued, running, undoing, completed, failed, cancelled), lines done of total",
+      tags: ["inventory"],
+      params: idParam,
+      async handler({ auth, params }) {
+        return { job: importJobView(await getImportJob(ctx.db, auth!.accountId!, params.id)) };
+      },
+    }),
+    defineRoute({
+      method: "POST",
+      url: "/api/inventory/import-jobs/:id/cancel",
+      auth: ["owner"],
+      summary: "Stop a file import: what it already wrote is taken back",
+      tags: ["inventory"],
+      params: idParam,
+      async handler({ auth, params }) {
+        const job = await cancelImportJob(ctx, auth!.accountId!, params.id);
+        deps.queue.nudge(IMPORT_JOB);
+        return { job: importJobView(job) };
       },
     }),
     defineRoute({

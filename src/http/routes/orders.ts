@@ -3,6 +3,7 @@ import type { AppContext } from "../../context.ts";
 import { notFound } from "../../core/errors.ts";
 import { ORDER_STATUSES } from "../../core/status.ts";
 import { findOrderId, getOrderDetail, listOrders, ORDER_SORTS } from "../../db/repos/orders.ts";
+import { shipmentsForOrders } from "../../fulfillment/lines.ts";
 import { requestSync } from "../../sync/engine.ts";
 import { pushesForOrders } from "../../sync/outbox.ts";
 import type { HttpDeps } from "../deps.ts";
@@ -88,10 +89,12 @@ export function orderRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
         const d = await getOrderDetail(ctx.db, auth!.accountId!, id);
         if (!d) throw notFound(`order ${params.ref}`);
         const pushes = await pushesForOrders(ctx, auth!.accountId!, [id]);
+        const shipments = await shipmentsForOrders(ctx.db, auth!.accountId!, [id]);
         return {
           order: {
             ...orderDetailView(d.order, d.lines, d.events, query.raw === "1"),
             pushes: pushes.map((p) => pushView(p)),
+            shipments,
           },
         };
       },

@@ -2,17 +2,23 @@ import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { hashPassword } from "../../auth/passwords.ts";
 import type { AppContext } from "../../context.ts";
-import { conflict } from "../../core/errors.ts";
+import { AppError, conflict } from "../../core/errors.ts";
 import { createAccount, firstAccount, slugify } from "../../db/repos/accounts.ts";
 import { audit, countUsers, insertUser, publicUser } from "../../db/repos/users.ts";
 import { accounts } from "../../db/schema.ts";
 import type { HttpDeps } from "../deps.ts";
 import { defineRoute, openApiDocument, type RouteDef } from "../route.ts";
+import { limitKey } from "./auth.ts";
+import { MinuteWindow } from "./webhooks.ts";
 
 export const passwordSchema = z.string().min(10, "must be at least 10 characters").max(200);
 export const emailSchema = z.string().trim().toLowerCase().pipe(z.email("must be an e-mail address"));
 
+/** Setup attempts per address per minute (each one may hash a password). */
+const SETUP_PER_MINUTE = 10;
+
 export function systemRoutes(ctx: AppContext, deps: HttpDeps, all: () => RouteDef[]): RouteDef[] {
+  const setupAttempts = new MinuteWindow(SETUP_PER_MINUTE);
   return [
     defineRoute({
       method: "GET",
@@ -65,7 +71,20 @@ export function systemRoutes(ctx: AppContext, deps: HttpDeps, all: () => RouteDe
         name: z.string().trim().max(100).optional(),
         timezone: z.string().max(60).optional(),
       }),
-      async handler({ body, ip }) {
+      async handler({ body, ip }, reply) {
+        const wait = setupAttempts.take(limitKey(ip), ctx.clock.now().getTime());
+        if (wait !== null) {
+          const seconds = Math.ceil(wait / 1000);
+          reply.header("retry-after", String(seconds));
+          throw new AppError(
+            429,
+            "rate_limited",
+            `too many setup attempts from this address: try again in ${seconds} seconds`,
+            { retryAfterSeconds: seconds },
+          );
+        }
+        // Refused before the costly hash: a finished setup must not be a free password-hashing service.
+        if ((await countUsers(ctx.db)) > 0) throw conflict("Orderhub is already set up: sign in instead");
         const passwordHash = await hashPassword(body.password);
         return ctx.db.transaction(async (tx) => {
           // Serialise concurrent first runs: only one may win.

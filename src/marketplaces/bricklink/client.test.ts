@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../core/clock.ts";
 import { isMarketplaceError, type MarketplaceError } from "../../core/errors.ts";
 import { silentLogger } from "../../core/logger.ts";
+import { noTokens, openBudget } from "../testing/context.ts";
 import { runAdapterContract } from "../testing/contract.ts";
 import type { AdapterContext } from "../types.ts";
 import { bricklinkAdapter } from "./adapter.ts";
@@ -53,7 +54,8 @@ function ctx(creds = sim.credentials): AdapterContext {
     config: {},
     secrets: { ...creds },
     http: (u, i) => fetch(u, i),
-    budget: { spend: async () => {} },
+    budget: openBudget(),
+    tokens: noTokens,
     clock: systemClock,
     logger: silentLogger,
   };
@@ -159,14 +161,14 @@ describe("client against the simulator", () => {
   });
 
   it("turns the notification queue into the orders it names", async () => {
-    await bricklinkAdapter.fetchNotices!(ctx());
+    const notices = bricklinkAdapter.notices;
+    if (notices.style !== "ping") throw new Error("BrickLink pings");
+    await notices.drain(ctx());
     const a = sim.control.createOrder();
     const b = sim.control.createOrder();
     sim.control.setStatus(a, "PAID");
-    expect((await bricklinkAdapter.fetchNotices!(ctx())).externalOrderIds.sort()).toEqual(
-      [String(a), String(b)].sort(),
-    );
-    expect((await bricklinkAdapter.fetchNotices!(ctx())).externalOrderIds).toEqual([]);
+    expect((await notices.drain(ctx())).externalOrderIds.sort()).toEqual([String(a), String(b)].sort());
+    expect((await notices.drain(ctx())).externalOrderIds).toEqual([]);
   });
 
   it("updates inventory by signed delta and requires a description", async () => {
@@ -192,6 +194,8 @@ runAdapterContract("bricklink (simulator)", async () => {
     changeOrder: async (id) => s.control.setStatus(Number(id), "PAID"),
     injectFault: async (kind) => s.control.fault(kind === "rate_limited" ? "rate_limit" : "html503", 1),
     futureCheckpoint: () => ({ newestChange: "2200-01-01T00:00:00.000Z" }),
+    settableStatus: "PACKED",
+    lotId: async () => String([...s.control.state.inventory.keys()][0]),
     close: () => s.close(),
   };
 });

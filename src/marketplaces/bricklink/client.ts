@@ -1,8 +1,9 @@
 import { createHmac } from "node:crypto";
 import OAuth from "oauth-1.0a";
 import type { z } from "zod";
-import { MarketplaceError, type MarketplaceErrorKind } from "../../core/errors.ts";
+import type { MarketplaceErrorKind } from "../../core/errors.ts";
 import { type Entries, entriesOf } from "../entries.ts";
+import { errorFor, isHtml, jsonBody, send } from "../http.ts";
 import type { AdapterContext } from "../types.ts";
 import {
   type BrickLinkInventory,
@@ -24,8 +25,6 @@ export interface BrickLinkCredentials {
   tokenValue: string;
   tokenSecret: string;
 }
-
-const TIMEOUT_MS = 30_000;
 
 /** RFC 3986: only A-Z a-z 0-9 - . _ ~ stay as they are (space is %20, never +). */
 export function rfc3986(s: string): string {
@@ -62,14 +61,8 @@ export function signer(creds: BrickLinkCredentials, nowMs: () => number) {
   };
 }
 
-function fail(
-  kind: MarketplaceErrorKind,
-  operation: string,
-  message: string,
-  extra: { code?: string | number; retryAfterMs?: number | null; field?: string } = {},
-) {
-  return new MarketplaceError(kind, { marketplace: "bricklink", operation, message, ...extra });
-}
+const WHO = { id: "bricklink", name: "BrickLink" } as const;
+const fail = errorFor("bricklink");
 
 function kindOfMeta(code: number): MarketplaceErrorKind {
   if (code === 401 || code === 403) return "auth";
@@ -118,64 +111,36 @@ export class BrickLinkClient {
       .map(([k, v]) => `${rfc3986(k)}=${rfc3986(v)}`)
       .join("&");
     const url = `${this.ctx.baseUrl.replace(/\/$/, "")}${path}${qs ? `?${qs}` : ""}`;
-    await this.ctx.budget.spend(operation);
     const write = method !== "GET";
-    const signal = this.ctx.signal
-      ? AbortSignal.any([this.ctx.signal, AbortSignal.timeout(this.ctx.timeoutMs ?? TIMEOUT_MS)])
-      : AbortSignal.timeout(this.ctx.timeoutMs ?? TIMEOUT_MS);
-    let res: Response;
-    let text: string;
-    try {
-      res = await this.ctx.http(url, {
-        method,
-        headers: {
-          authorization: this.sign(method, url),
-          accept: "application/json",
-          ...(opts.body !== undefined ? { "content-type": "application/json" } : {}),
-        },
-        ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
-        signal,
-      });
-      text = await res.text();
-    } catch (err) {
-      if (this.ctx.signal?.aborted) throw err;
-      const why = err instanceof Error && err.name === "TimeoutError" ? "timed out" : "could not be reached";
-      // A write that may have left the building might have been applied: never repeat it blindly.
-      throw fail(write ? "ambiguous_write" : "transient", operation, `BrickLink ${why} (${method} ${path})`);
-    }
-    const retryAfter = Number(res.headers.get("retry-after"));
-    const retryAfterMs = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : null;
-    if (/^\s*</.test(text)) {
+    const answer = await send(this.ctx, WHO, {
+      operation,
+      method,
+      url,
+      label: `${method} ${path}`,
+      headers: {
+        authorization: this.sign(method, url),
+        accept: "application/json",
+        ...(opts.body !== undefined ? { "content-type": "application/json" } : {}),
+      },
+      ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
+    });
+    const { retryAfterMs, status } = answer;
+    if (isHtml(answer.text)) {
       // nginx's HTML error page under burst load: no envelope, nothing was processed.
       throw fail(
-        res.status === 429 ? "rate_limited" : "transient",
+        status === 429 ? "rate_limited" : "transient",
         operation,
-        `BrickLink is overloaded (HTTP ${res.status} page); will retry`,
-        {
-          code: res.status,
-          retryAfterMs,
-        },
+        `BrickLink is overloaded (HTTP ${status} page); will retry`,
+        { code: status, retryAfterMs },
       );
     }
-    if (res.status === 429)
+    if (status === 429)
       throw fail("rate_limited", operation, "BrickLink rate limit reached", {
         code: 429,
         retryAfterMs: retryAfterMs ?? 60_000,
       });
-    if (res.status === 204 && text.trim() === "") return undefined as T;
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      if (res.status >= 500)
-        throw fail("transient", operation, `BrickLink answered HTTP ${res.status}`, { code: res.status });
-      // Cut off or garbled on the way: a read is tried again; a write may have been applied.
-      throw fail(
-        write ? "ambiguous_write" : "transient",
-        operation,
-        `BrickLink sent a body that is not JSON (HTTP ${res.status})`,
-      );
-    }
+    if (status === 204 && answer.text.trim() === "") return undefined as T;
+    const json = jsonBody(WHO, operation, answer);
     const env = brickLinkEnvelopeSchema.safeParse(json);
     if (!env.success) {
       throw fail(

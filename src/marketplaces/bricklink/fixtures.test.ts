@@ -5,6 +5,7 @@ import { ManualClock } from "../../core/clock.ts";
 import { isMarketplaceError } from "../../core/errors.ts";
 import { toDecimalString } from "../../core/money.ts";
 import { orderInputSchema } from "../../core/order.ts";
+import { openBudget } from "../testing/context.ts";
 import { BrickLinkClient } from "./client.ts";
 import { mapItems, mapOrder, mapSummary } from "./mapping.ts";
 import {
@@ -30,7 +31,7 @@ function clientAnswering(body: unknown) {
       baseUrl: "https://api.example.test/api/store/v1",
       http: async () =>
         new Response(JSON.stringify(body), { status: 200, headers: { "content-type": "application/json" } }),
-      budget: { spend: async () => {} },
+      budget: openBudget(),
       clock: new ManualClock(),
     },
     { consumerKey: "ck", consumerSecret: "cs", tokenValue: "tv", tokenSecret: "ts" },

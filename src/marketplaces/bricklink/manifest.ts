@@ -36,13 +36,18 @@ export const bricklinkManifest: MarketplaceManifest = {
   ],
   capabilities: {
     orderCursor: "change_marker",
+    orderPages: "summaries",
     archivedOrders: true,
     webhooks: "ping",
     stockPush: "delta",
+    // The store inventory can become the lots: BrickLink is the brick seller's truth.
+    stockSource: "truth",
     shipmentPush: "order",
     statusPush: true,
+    acceptance: "none",
     digitalDelivery: false,
   },
+  auth: { kind: "static" },
   rateLimit: {
     limits: [{ type: "fixed_window", window: "day", limit: 5_000 }],
     orderIntakeReserve: 0.2,

@@ -6,6 +6,7 @@ import { ManualClock } from "../../core/clock.ts";
 import { isMarketplaceError } from "../../core/errors.ts";
 import { silentLogger } from "../../core/logger.ts";
 import { orderInputSchema, orderSummarySchema } from "../../core/order.ts";
+import { noTokens, openBudget } from "../testing/context.ts";
 import { describePath, type Json, mutated } from "../testing/mutations.ts";
 import type { AdapterContext } from "../types.ts";
 import { bricklinkAdapter } from "./adapter.ts";
@@ -36,7 +37,8 @@ function contextAnswering(answer: (url: URL) => unknown): AdapterContext {
         },
       );
     },
-    budget: { spend: async () => {} } as unknown as AdapterContext["budget"],
+    budget: openBudget() as unknown as AdapterContext["budget"],
+    tokens: noTokens,
     clock: new ManualClock(new Date("2026-06-01T00:00:00Z")),
     logger: silentLogger,
   };
@@ -77,7 +79,7 @@ describe.skipIf(!present)("BrickLink mapping of mutated real payloads", () => {
   it("the unmutated fixtures map to valid orders", { timeout: 600_000 }, async () => {
     const items = [...(envelope.data as Json[]), [single]] as Json;
     const ctx = contextAnswering((u) => (u.pathname.endsWith("/items") ? items : detail));
-    const order = await bricklinkAdapter.fetchOrder(ctx, "3905404");
+    const order = await bricklinkAdapter.orders.fetchOrder(ctx, "3905404");
     expect(orderInputSchema.safeParse(order).success).toBe(true);
   });
 
@@ -92,7 +94,7 @@ describe.skipIf(!present)("BrickLink mapping of mutated real payloads", () => {
         const label = describePath(mutations);
         let order: unknown;
         try {
-          order = await bricklinkAdapter.fetchOrder(ctx, "3905404");
+          order = await bricklinkAdapter.orders.fetchOrder(ctx, "3905404");
         } catch (err) {
           expectContractChanged(err, label);
           return;
@@ -116,9 +118,9 @@ describe.skipIf(!present)("BrickLink mapping of mutated real payloads", () => {
         async ({ value, mutations }) => {
           const ctx = contextAnswering(() => [value]);
           const label = describePath(mutations);
-          let page: Awaited<ReturnType<typeof bricklinkAdapter.fetchOrderPage>>;
+          let page: Awaited<ReturnType<typeof bricklinkAdapter.orders.page>>;
           try {
-            page = await bricklinkAdapter.fetchOrderPage(ctx, {
+            page = await bricklinkAdapter.orders.page(ctx, {
               checkpoint: null,
               mode: "incremental",
               includeArchived: false,

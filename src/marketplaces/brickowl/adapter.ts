@@ -13,6 +13,7 @@ import {
   mapSummary,
 } from "./mapping.ts";
 import type { BrickOwlOrderListEntry } from "./types.ts";
+import { brickowlNotices } from "./webhooks.ts";
 
 /**
  * `order/list` has no paging and no change time: it answers the newest orders placed at or after
@@ -80,7 +81,6 @@ async function listAll(
 
 export const brickowlAdapter: MarketplaceAdapter<BrickOwlCheckpoint> = {
   manifest: brickowlManifest,
-  checkpointSchema,
   async testConnection(ctx) {
     const t = await client(ctx).tokenDetails();
     if (t.has_store === false || !t.store_details) {
@@ -98,75 +98,101 @@ export const brickowlAdapter: MarketplaceAdapter<BrickOwlCheckpoint> = {
       detail: { username: t.username ?? null, country: s.country ?? null },
     };
   },
-  async fetchOrderPage(ctx, req) {
-    const c = client(ctx);
-    const now = ctx.clock.now();
-    const since = req.mode === "full" || !req.checkpoint ? undefined : listingStart(req.checkpoint, now);
-    const { list, unreadable } = await listAll(ctx, c, since);
-    // Oldest first, so a run that stops part-way has stored the older orders.
-    list.sort(
-      (a, b) =>
-        Number(a.order_date ?? 0) - Number(b.order_date ?? 0) || Number(a.order_id) - Number(b.order_id),
-    );
-    const prev = req.checkpoint?.newestOrderTime ?? null;
-    let newest = prev === null ? null : Math.min(prev, seconds(now));
-    let oldestOpen: number | null = null;
-    for (const e of list) {
-      const t = Number(e.order_date);
-      if (!Number.isFinite(t)) continue;
-      if (newest === null || t > newest) newest = t;
-      if (!CLOSED_STATUS_IDS.has(e.status_id) && (oldestOpen === null || t < oldestOpen)) oldestOpen = t;
-    }
-    return {
-      summaries: [...list.map(mapSummary), ...unreadableSummaries(ctx, "BrickOwl", unreadable)],
-      checkpoint: { newestOrderTime: newest, oldestOpenOrderTime: oldestOpen },
-      done: true,
-      total: list.length,
-    };
+  orders: {
+    checkpointSchema,
+    async page(ctx, req) {
+      const c = client(ctx);
+      const now = ctx.clock.now();
+      const since = req.mode === "full" || !req.checkpoint ? undefined : listingStart(req.checkpoint, now);
+      const { list, unreadable } = await listAll(ctx, c, since);
+      // Oldest first, so a run that stops part-way has stored the older orders.
+      list.sort(
+        (a, b) =>
+          Number(a.order_date ?? 0) - Number(b.order_date ?? 0) || Number(a.order_id) - Number(b.order_id),
+      );
+      const prev = req.checkpoint?.newestOrderTime ?? null;
+      let newest = prev === null ? null : Math.min(prev, seconds(now));
+      let oldestOpen: number | null = null;
+      for (const e of list) {
+        const t = Number(e.order_date);
+        if (!Number.isFinite(t)) continue;
+        if (newest === null || t > newest) newest = t;
+        if (!CLOSED_STATUS_IDS.has(e.status_id) && (oldestOpen === null || t < oldestOpen)) oldestOpen = t;
+      }
+      return {
+        shape: "summaries",
+        summaries: [...list.map(mapSummary), ...unreadableSummaries(ctx, "BrickOwl", unreadable)],
+        checkpoint: { newestOrderTime: newest, oldestOpenOrderTime: oldestOpen },
+        done: true,
+        total: list.length,
+      };
+    },
+    async fetchOrder(ctx, externalId) {
+      const c = client(ctx);
+      const order = await c.getOrder(externalId);
+      const items = await c.getOrderItems(externalId);
+      return mapOrder(order, items);
+    },
+    mapStatus: (raw) => {
+      const id = brickOwlStatusId(raw);
+      return mapBrickOwlStatus(id === null ? raw : String(id));
+    },
   },
-  async fetchOrder(ctx, externalId) {
-    const c = client(ctx);
-    const order = await c.getOrder(externalId);
-    const items = await c.getOrderItems(externalId);
-    return mapOrder(order, items);
+  notices: brickowlNotices,
+  shipments: {
+    granularity: "order",
+    async push(ctx, push) {
+      const tracking = push.trackingNumber ?? push.trackingUrl;
+      if (tracking) await client(ctx).setTracking(push.externalOrderId, tracking);
+      return { externalShipmentId: null };
+    },
+    async readBack(ctx, push) {
+      // order/tracking sets the one tracking value of the order: setting it again changes nothing.
+      const tracking = push.trackingNumber ?? push.trackingUrl;
+      if (!tracking) return { externalShipmentId: null };
+      const order = await client(ctx).getOrder(push.externalOrderId);
+      const held = (order as { tracking_number?: string | null }).tracking_number ?? null;
+      return held === tracking ? { externalShipmentId: null } : null;
+    },
+    extras: [],
   },
-  fetchNotices: null,
-  async pushShipment(ctx, push) {
-    const tracking = push.trackingNumber ?? push.trackingUrl;
-    if (!tracking) return;
-    await client(ctx).setTracking(push.externalOrderId, tracking);
+  status: {
+    kind: "settable",
+    async push(ctx, push) {
+      const id = brickOwlStatusId(push.rawStatus);
+      if (id === null || id === 0 || id === 8) {
+        throw new MarketplaceError("invalid_request", {
+          marketplace: "brickowl",
+          operation: "setOrderStatus",
+          message: `BrickOwl lets a seller set only ${[1, 2, 3, 4, 5, 6, 7].map((i) => BRICKOWL_STATUSES[i]).join(", ")} — not "${push.rawStatus}"`,
+        });
+      }
+      await client(ctx).setOrderStatus(push.externalOrderId, id);
+    },
+    async readBack(ctx, externalOrderId) {
+      const order = await client(ctx).getOrder(externalOrderId);
+      return BRICKOWL_STATUSES[Number(order.status_id)] ?? String(order.status_id);
+    },
   },
-  async pushStatus(ctx, push) {
-    const id = brickOwlStatusId(push.rawStatus);
-    if (id === null || id === 0 || id === 8) {
-      throw new MarketplaceError("invalid_request", {
-        marketplace: "brickowl",
-        operation: "setOrderStatus",
-        message: `BrickOwl lets a seller set only ${[1, 2, 3, 4, 5, 6, 7].map((i) => BRICKOWL_STATUSES[i]).join(", ")} — not "${push.rawStatus}"`,
-      });
-    }
-    await client(ctx).setOrderStatus(push.externalOrderId, id);
+  stock: {
+    mode: "delta",
+    async fetchInventory(ctx) {
+      return (await client(ctx).listInventory({ activeOnly: false })).map(mapInventoryLot);
+    },
+    async fetchQuantity(ctx, externalId) {
+      const [lot] = await client(ctx).listInventory({ activeOnly: false, lotId: externalId });
+      if (!lot)
+        throw new MarketplaceError("not_found", {
+          marketplace: "brickowl",
+          operation: "listInventory",
+          message: `BrickOwl lot ${externalId} does not exist`,
+        });
+      return lot.qty;
+    },
+    async pushDelta(ctx, push) {
+      await client(ctx).updateInventory(push.externalId, { relativeQuantity: push.delta });
+      return { quantity: null };
+    },
   },
-  pushDriveThru: null,
-  async fetchInventory(ctx) {
-    return (await client(ctx).listInventory({ activeOnly: false })).map(mapInventoryLot);
-  },
-  async fetchLotQuantity(ctx, externalId) {
-    const [lot] = await client(ctx).listInventory({ activeOnly: false, lotId: externalId });
-    if (!lot)
-      throw new MarketplaceError("not_found", {
-        marketplace: "brickowl",
-        operation: "listInventory",
-        message: `BrickOwl lot ${externalId} does not exist`,
-      });
-    return lot.qty;
-  },
-  async pushStockDelta(ctx, push) {
-    await client(ctx).updateInventory(push.externalId, { relativeQuantity: push.delta });
-    return { quantity: null };
-  },
-  mapStatus: (raw) => {
-    const id = brickOwlStatusId(raw);
-    return mapBrickOwlStatus(id === null ? raw : String(id));
-  },
+  acceptance: { kind: "none" },
 };

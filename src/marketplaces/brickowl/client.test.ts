@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../core/clock.ts";
 import type { MarketplaceError } from "../../core/errors.ts";
 import { silentLogger } from "../../core/logger.ts";
+import { noTokens, openBudget } from "../testing/context.ts";
 import { runAdapterContract } from "../testing/contract.ts";
 import type { AdapterContext } from "../types.ts";
 import { brickowlAdapter, LOOKBACK_DAYS, listingStart } from "./adapter.ts";
@@ -29,7 +30,8 @@ function ctx(key = sim.apiKey, s = sim): AdapterContext {
         seen.push({ url: u, ...(i ? { init: i } : {}) });
         return fetch(u, i);
       },
-      budget: { spend: async () => {} },
+      budget: openBudget(),
+      tokens: noTokens,
       clock: systemClock,
       logger: silentLogger,
     },
@@ -83,8 +85,10 @@ describe("BrickOwl client against the simulator", () => {
     const err = await fails(client.setOrderStatus(o!.order_id, 8));
     expect(err).toMatchObject({ kind: "invalid_request" });
     expect(err.message).toContain("Invalid status_id");
+    const status = brickowlAdapter.status;
+    if (status.kind !== "settable") throw new Error("BrickOwl takes statuses");
     const refused = await fails(
-      brickowlAdapter.pushStatus!(ctx(), {
+      status.push(ctx(), {
         externalOrderId: o!.order_id,
         rawStatus: "Cancelled",
         idempotencyKey: "x",
@@ -191,6 +195,14 @@ runAdapterContract("BrickOwl", async () => {
       newestOrderTime: Math.floor(Date.parse("2200-01-01") / 1000),
       oldestOpenOrderTime: Math.floor(Date.parse("2200-01-01") / 1000),
     }),
+    settableStatus: "Processed",
+    lotId: async () => String([...s.control.state.inventory.keys()][0]),
+    notice: (orderIds) => ({
+      query: { order_id: orderIds[0], store_id: s.control.state.storeId },
+      headers: {},
+      body: "",
+    }),
+    noticeConnection: { config: {}, secrets: {}, storeId: s.control.state.storeId },
     close: () => s.close(),
   };
 });

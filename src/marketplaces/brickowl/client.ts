@@ -1,6 +1,7 @@
 import type { z } from "zod";
-import { MarketplaceError, type MarketplaceErrorKind } from "../../core/errors.ts";
+import type { MarketplaceErrorKind } from "../../core/errors.ts";
 import { type Entries, entriesOf } from "../entries.ts";
+import { errorFor, isHtml, jsonBody, send } from "../http.ts";
 import type { AdapterContext } from "../types.ts";
 import {
   type BrickOwlInventoryLot,
@@ -17,18 +18,11 @@ import {
   boTokenDetailsSchema,
 } from "./types.ts";
 
-const TIMEOUT_MS = 30_000;
 /** `order/list` answers at most this many orders (newest first); there is no paging. */
 export const LIST_LIMIT = 5_000;
 
-function fail(
-  kind: MarketplaceErrorKind,
-  operation: string,
-  message: string,
-  extra: { code?: string | number; retryAfterMs?: number | null; field?: string } = {},
-) {
-  return new MarketplaceError(kind, { marketplace: "brickowl", operation, message, ...extra });
-}
+const WHO = { id: "brickowl", name: "BrickOwl" } as const;
+const fail = errorFor("brickowl");
 
 /** BrickOwl's error texts do not come with codes; the HTTP status and a few words decide. */
 function kindOf(status: number, message: string): MarketplaceErrorKind {
@@ -78,38 +72,26 @@ export class BrickOwlClient {
     for (const [k, v] of Object.entries(params)) if (v !== undefined) form.set(k, String(v));
     const base = `${this.ctx.baseUrl.replace(/\/$/, "")}/${path}`;
     const url = method === "GET" ? `${base}?${form}` : base;
-    await this.ctx.budget.spend(operation);
-    const signal = this.ctx.signal
-      ? AbortSignal.any([this.ctx.signal, AbortSignal.timeout(this.ctx.timeoutMs ?? TIMEOUT_MS)])
-      : AbortSignal.timeout(this.ctx.timeoutMs ?? TIMEOUT_MS);
     const write = method === "POST";
-    let res: Response;
-    let body: string;
-    try {
-      res = await this.ctx.http(url, {
-        method,
-        headers: {
-          accept: "application/json",
-          ...(write ? { "content-type": "application/x-www-form-urlencoded" } : {}),
-        },
-        ...(write ? { body: form.toString() } : {}),
-        signal,
-      });
-      body = await res.text();
-    } catch (err) {
-      if (this.ctx.signal?.aborted) throw err;
-      const why = err instanceof Error && err.name === "TimeoutError" ? "timed out" : "could not be reached";
-      // A write that may have left the building might have been applied: never repeat it blindly.
-      throw fail(write ? "ambiguous_write" : "transient", operation, `BrickOwl ${why} (${method} ${path})`);
-    }
-    const retryAfter = Number(res.headers.get("retry-after"));
-    const retryAfterMs = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : null;
+    const answer = await send(this.ctx, WHO, {
+      operation,
+      method,
+      url,
+      label: `${method} ${path}`,
+      headers: {
+        accept: "application/json",
+        ...(write ? { "content-type": "application/x-www-form-urlencoded" } : {}),
+      },
+      ...(write ? { body: form.toString() } : {}),
+    });
+    const { retryAfterMs } = answer;
+    const res = { status: answer.status, ok: answer.status >= 200 && answer.status < 300 };
     if (res.status === 429)
       throw fail("rate_limited", operation, "BrickOwl rate limit reached", {
         code: 429,
         retryAfterMs: retryAfterMs ?? 60_000,
       });
-    if (/^\s*</.test(body)) {
+    if (isHtml(answer.text)) {
       throw fail(
         res.status >= 500 || res.status === 0 ? "transient" : write ? "ambiguous_write" : "contract_changed",
         operation,
@@ -117,19 +99,7 @@ export class BrickOwlClient {
         { code: res.status, retryAfterMs },
       );
     }
-    let json: unknown;
-    try {
-      json = JSON.parse(body);
-    } catch {
-      if (res.status >= 500)
-        throw fail("transient", operation, `BrickOwl answered HTTP ${res.status}`, { code: res.status });
-      // Cut off or garbled on the way: a read is tried again; a write may have been applied.
-      throw fail(
-        write ? "ambiguous_write" : "transient",
-        operation,
-        `BrickOwl sent a body that is not JSON (HTTP ${res.status})`,
-      );
-    }
+    const json = jsonBody(WHO, operation, answer);
     // Errors come as {"error":{"status":"…"}}, with a non-2xx status — or, to be safe, a 2xx one.
     const err = boErrorSchema.safeParse(json);
     if (err.success || !res.ok) {

@@ -6,6 +6,7 @@ import { isMarketplaceError } from "../../core/errors.ts";
 import { silentLogger } from "../../core/logger.ts";
 import { toDecimalString } from "../../core/money.ts";
 import { orderInputSchema } from "../../core/order.ts";
+import { noTokens, openBudget } from "../testing/context.ts";
 import { brickowlAdapter } from "./adapter.ts";
 import { BrickOwlClient } from "./client.ts";
 import { changeMarker, mapItems, mapOrder, mapSummary } from "./mapping.ts";
@@ -31,7 +32,8 @@ function answering(body: unknown, status = 200) {
     secrets: { apiKey: "k" },
     http: async () =>
       new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } }),
-    budget: { spend: async () => {} },
+    budget: openBudget(),
+    tokens: noTokens,
     clock: new ManualClock(new Date("2026-06-01T00:00:00Z")),
     logger: silentLogger,
   };

@@ -17,14 +17,19 @@ export const brickowlManifest: MarketplaceManifest = {
   ],
   capabilities: {
     orderCursor: "change_marker",
+    orderPages: "summaries",
     archivedOrders: false,
     // order/notify calls http://<ip>:42500/brick_owl_order_notify?order_id=…: it names the order.
     webhooks: "payload",
     stockPush: "delta",
+    // Its lots are linked to the truth's lots (BrickOwl keeps the BrickLink lot id).
+    stockSource: "linked",
     shipmentPush: "order",
     statusPush: true,
+    acceptance: "none",
     digitalDelivery: false,
   },
+  auth: { kind: "static" },
   rateLimit: {
     limits: [
       { type: "fixed_window", window: "minute", limit: 600 },
@@ -54,4 +59,11 @@ export const brickowlManifest: MarketplaceManifest = {
     "7": "On Hold",
   },
   orderUrl: (id) => `https://www.brickowl.com/mystore/orders/history/${id}`,
+  // order/notify calls http://<registered ip>:42500/brick_owl_order_notify?order_id=…&store_id=…
+  noticeListener: {
+    path: "/brick_owl_order_notify",
+    defaultPort: 42500,
+    orderParam: "order_id",
+    storeParam: "store_id",
+  },
 };

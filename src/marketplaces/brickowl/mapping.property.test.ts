@@ -6,6 +6,7 @@ import { ManualClock } from "../../core/clock.ts";
 import { isMarketplaceError } from "../../core/errors.ts";
 import { silentLogger } from "../../core/logger.ts";
 import { orderInputSchema, orderSummarySchema } from "../../core/order.ts";
+import { noTokens, openBudget } from "../testing/context.ts";
 import { describePath, type Json, mutated } from "../testing/mutations.ts";
 import type { AdapterContext } from "../types.ts";
 import { brickowlAdapter } from "./adapter.ts";
@@ -31,7 +32,8 @@ function contextAnswering(answer: (url: URL) => unknown): AdapterContext {
         status: 200,
         headers: { "content-type": "application/json" },
       }),
-    budget: { spend: async () => {} } as unknown as AdapterContext["budget"],
+    budget: openBudget() as unknown as AdapterContext["budget"],
+    tokens: noTokens,
     clock: new ManualClock(new Date("2026-06-01T00:00:00Z")),
     logger: silentLogger,
   };
@@ -81,7 +83,7 @@ describe.skipIf(!present)("BrickOwl mapping of mutated real payloads", () => {
   const pairs = views.flatMap((order) => itemLists.map((items) => ({ order, items }) as Json));
 
   const fetch = (order: Json | undefined, items: Json | undefined) =>
-    brickowlAdapter.fetchOrder(
+    brickowlAdapter.orders.fetchOrder(
       contextAnswering((u) => (u.pathname.endsWith("order/items") ? items : order)),
       "3506238",
     );
@@ -129,9 +131,9 @@ describe.skipIf(!present)("BrickOwl mapping of mutated real payloads", () => {
         async ({ value, mutations }) => {
           const ctx = contextAnswering(() => [value]);
           const label = describePath(mutations);
-          let page: Awaited<ReturnType<typeof brickowlAdapter.fetchOrderPage>>;
+          let page: Awaited<ReturnType<typeof brickowlAdapter.orders.page>>;
           try {
-            page = await brickowlAdapter.fetchOrderPage(ctx, {
+            page = await brickowlAdapter.orders.page(ctx, {
               checkpoint: null,
               mode: "full",
               includeArchived: false,

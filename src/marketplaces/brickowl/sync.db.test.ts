@@ -4,9 +4,9 @@ import { ManualClock } from "../../../test/helpers/db.ts";
 import { bearer, seedAccount, type TestApi, testApi } from "../../../test/helpers/http.ts";
 import { findOrderId, getOrderDetail, listOrders } from "../../db/repos/orders.ts";
 import { connections, syncRuns } from "../../db/schema.ts";
+import { startNoticeListener } from "../../http/notice-listener.ts";
 import { cancelSync, requestSync, retryFailed, runSync } from "../../sync/engine.ts";
 import { type BrickLinkSimulator, startBrickLinkSimulator } from "../bricklink/simulator/server.ts";
-import { startBrickOwlNotifyListener } from "./notify.ts";
 import { type BrickOwlSimulator, startBrickOwlSimulator } from "./simulator/server.ts";
 
 const clock = new ManualClock("2026-03-01T12:00:00Z");
@@ -194,7 +194,12 @@ describe("BrickOwl order sync against the simulator", () => {
   });
 
   it("order/notify call-outs fetch just the order they name; unknown stores are refused", async () => {
-    const listener = await startBrickOwlNotifyListener(api.ctx, api.queue, { port: 0, host: "127.0.0.1" });
+    const listener = await startNoticeListener(api.ctx, api.queue, {
+      marketplace: "brickowl",
+      port: 0,
+      host: "127.0.0.1",
+      flushMs: 10,
+    });
     try {
       await api.app.inject({
         method: "POST",

@@ -1,5 +1,6 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { api } from "../api.ts";
+import { marketplaceInfo } from "../format.ts";
 import { Dialog, ErrorText, toast } from "./ui.tsx";
 
 interface Planned {
@@ -7,27 +8,98 @@ interface Planned {
   number: string;
   marketplace: string;
   calls: string[];
+  lines?: { lineId: number; externalLineId: string; quantity: number }[];
 }
 
-/** Mark shipped: first shows what will be sent where (dry run), then sends on confirmation. */
+/** What the dialog needs of one order: its lines and what its shipments already carry. */
+interface ShipOrder {
+  id: number;
+  number: string;
+  marketplace: string;
+  status: string;
+  lines: {
+    id: number;
+    name: string;
+    itemNo: string | null;
+    colorName: string | null;
+    quantity: number;
+    removedAt: string | null;
+  }[];
+  shipments: { lines: { lineId: number; quantity: number }[] }[];
+}
+
+/** Statuses where the marketplace says the goods have left: nothing is left to ship. */
+const SHIPPED = new Set(["shipped", "delivered", "completed", "fulfilled"]);
+
+function leftToShip(o: ShipOrder): Map<number, number> {
+  const shipped = new Map<number, number>();
+  for (const s of o.shipments)
+    for (const l of s.lines) shipped.set(l.lineId, (shipped.get(l.lineId) ?? 0) + l.quantity);
+  return new Map(
+    o.lines.map((l) => [
+      l.id,
+      l.removedAt || SHIPPED.has(o.status) ? 0 : Math.max(0, l.quantity - (shipped.get(l.id) ?? 0)),
+    ]),
+  );
+}
+
+/**
+ * Mark shipped: first shows what will be sent where (dry run), then sends on confirmation. For one
+ * order of a marketplace that ships by line, the lines and quantities of this parcel can be chosen.
+ */
 export function ShipDialog(props: { orderIds: number[]; onClose: () => void; onDone: () => void }) {
   const [form, setForm] = useState({
     carrier: "",
     trackingNumber: "",
+    trackingUrl: "",
     shippedAt: new Date().toISOString().slice(0, 10),
     combine: false,
   });
   const [plan, setPlan] = useState<Planned[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const [order, setOrder] = useState<ShipOrder | null>(null);
+  const [qty, setQty] = useState<Record<number, number>>({});
+  const single = props.orderIds.length === 1 ? props.orderIds[0]! : null;
+
+  useEffect(() => {
+    if (single === null) return;
+    let live = true;
+    void api<{ order: ShipOrder }>("GET", `/api/orders/${single}`)
+      .then((o) => {
+        if (!live) return;
+        setOrder(o.order);
+        setQty(Object.fromEntries(leftToShip(o.order)));
+      })
+      .catch((err) => live && setError(err));
+    return () => {
+      live = false;
+    };
+  }, [single]);
+
+  // What the marketplace can do comes from GET /api/marketplaces (loaded at sign-in), never its name.
+  const market = order ? marketplaceInfo(order.marketplace) : undefined;
+  const byLine = order !== null && market?.capabilities.shipmentPush === "line";
+  const left = order ? leftToShip(order) : new Map<number, number>();
+  const chosen = byLine
+    ? Object.entries(qty)
+        .map(([id, q]) => ({ lineId: Number(id), quantity: q }))
+        .filter((l) => l.quantity > 0)
+    : [];
   const body = {
     orders: props.orderIds,
     ...(form.carrier ? { carrier: form.carrier } : {}),
     ...(form.trackingNumber ? { trackingNumber: form.trackingNumber } : {}),
+    ...(form.trackingUrl ? { trackingUrl: form.trackingUrl } : {}),
     shippedAt: form.shippedAt,
     ...(form.combine ? { combine: true } : {}),
+    ...(byLine ? { lines: chosen } : {}),
   };
   async function preview() {
+    if (byLine && chosen.length === 0) {
+      setError(new Error("Choose at least one line for this parcel"));
+      return;
+    }
     setBusy(true);
     setError(null);
     try {
@@ -82,6 +154,17 @@ export function ShipDialog(props: { orderIds: number[]; onClose: () => void; onD
             />
           </label>
           <label>
+            Tracking link
+            <input
+              type="url"
+              pattern="https?://.+"
+              title="An http:// or https:// link"
+              value={form.trackingUrl}
+              onChange={(e) => setForm({ ...form, trackingUrl: e.target.value })}
+              placeholder="https://…"
+            />
+          </label>
+          <label>
             Ship date
             <input
               type="date"
@@ -89,20 +172,85 @@ export function ShipDialog(props: { orderIds: number[]; onClose: () => void; onD
               onChange={(e) => setForm({ ...form, shippedAt: e.target.value })}
             />
           </label>
-          <label className="check">
-            <input
-              type="checkbox"
-              checked={form.combine}
-              onChange={(e) => setForm({ ...form, combine: e.target.checked })}
-            />
-            One parcel (the orders go to the same buyer)
-          </label>
+          {byLine && order ? (
+            <fieldset className="ship-lines">
+              <legend>Lines in this parcel</legend>
+              <table className="lines">
+                <thead>
+                  <tr>
+                    <th>Item</th>
+                    <th>Ordered</th>
+                    <th>Left to ship</th>
+                    <th>In this parcel</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {order.lines
+                    .filter((l) => !l.removedAt)
+                    .map((l) => {
+                      const max = left.get(l.id) ?? 0;
+                      return (
+                        <tr key={l.id}>
+                          <td>
+                            {l.name}
+                            {l.colorName ? ` (${l.colorName})` : ""}
+                            {l.itemNo ? <span className="muted"> {l.itemNo}</span> : null}
+                          </td>
+                          <td>{l.quantity}</td>
+                          <td>{max}</td>
+                          <td>
+                            <input
+                              type="number"
+                              min={0}
+                              max={max}
+                              disabled={max === 0}
+                              aria-label={`Quantity of ${l.name} in this parcel`}
+                              value={qty[l.id] ?? 0}
+                              onChange={(e) =>
+                                setQty({
+                                  ...qty,
+                                  [l.id]: Math.max(0, Math.min(max, Math.trunc(Number(e.target.value) || 0))),
+                                })
+                              }
+                            />
+                          </td>
+                        </tr>
+                      );
+                    })}
+                </tbody>
+              </table>
+            </fieldset>
+          ) : single !== null && order && market ? (
+            <p className="muted">
+              {market.capabilities.shipmentPush === "none"
+                ? `${market.displayName} takes no shipment updates`
+                : `${market.displayName} ships whole orders: the whole order is marked shipped`}
+            </p>
+          ) : single === null ? (
+            <p className="muted">
+              Ships whole orders. To ship part of an order, open it and mark it shipped from there.
+            </p>
+          ) : null}
+          {props.orderIds.length > 1 ? (
+            <label className="check">
+              <input
+                type="checkbox"
+                checked={form.combine}
+                onChange={(e) => setForm({ ...form, combine: e.target.checked })}
+              />
+              One parcel (the orders go to the same buyer)
+            </label>
+          ) : null}
           <ErrorText error={error} />
           <div className="actions">
             <button type="button" onClick={props.onClose}>
               Cancel
             </button>
-            <button type="submit" className="primary" disabled={busy}>
+            <button
+              type="submit"
+              className="primary"
+              disabled={busy || (single !== null && !order && !error)}
+            >
               Review…
             </button>
           </div>

@@ -1,7 +1,10 @@
-import { type FormEvent, useCallback, useEffect, useState } from "react";
+import { type FormEvent, useCallback, useEffect, useRef, useState } from "react";
 import { api, type Budget, type Connection, FINAL_RUN_STATES, type Manifest, type SyncRun } from "../api.ts";
 import { CopyButton, Dialog, ErrorText, toast } from "../components/ui.tsx";
-import { duration, formatDateTime, relative } from "../format.ts";
+import { duration, formatDateTime, marketplaceInfo, marketplaceName, relative } from "../format.ts";
+
+const listenerOf = (id: string) => marketplaceInfo(id)?.noticeListener ?? null;
+
 import { useLive } from "../live.ts";
 
 type Health = { kind: "syncing" | "error" | "stale" | "synced" | "ok" | "never"; text: string };
@@ -96,6 +99,13 @@ export function IntegrationsPage({ userRole }: { userRole: string }) {
       setError(err);
     }
   }, []);
+  // Back from "Connect with …": the server stored the connection and started its first import.
+  useEffect(() => {
+    const q = new URLSearchParams(window.location.search);
+    if (!q.has("connected")) return;
+    toast("Connected: the first import is running");
+    window.history.replaceState(null, "", window.location.pathname);
+  }, []);
   useEffect(() => {
     void load();
     void api<{ marketplaces: Manifest[] }>("GET", "/api/marketplaces").then((r) =>
@@ -180,11 +190,12 @@ export function IntegrationsPage({ userRole }: { userRole: string }) {
                   <CopyButton text={c.webhookUrl} />
                 </div>
               ) : null}
-              {c.marketplace === "brickowl" ? (
+              {listenerOf(c.marketplace) ? (
                 <p className="muted small-text">
-                  New-order notifications: BrickOwl's order/notify calls port 42500 — start Orderhub with
-                  --brickowl-notify-port 42500 and register this machine's address with BrickOwl. Polling runs
-                  regardless.
+                  New-order notifications: {marketplaceName(c.marketplace)} calls port{" "}
+                  {listenerOf(c.marketplace)!.defaultPort} — start Orderhub with --notify-port{" "}
+                  {listenerOf(c.marketplace)!.defaultPort} and register this machine's address with{" "}
+                  {marketplaceName(c.marketplace)}. Polling runs regardless.
                 </p>
               ) : null}
               {c.lastError ? (
@@ -422,15 +433,44 @@ export function SyncDialog({
 }
 
 /** "Connect a marketplace", rendered from the manifest's settings; secrets are password fields, never shown again. */
-function ConnectDialog(props: {
+export function ConnectDialog(props: {
   manifest: Manifest;
   existing?: Connection;
   onClose: () => void;
   onDone: (runId?: number) => void;
+  /** Sends the browser to the marketplace's sign-in page. */
+  navigate?: (url: string) => void;
 }) {
   const { manifest, existing } = props;
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const form = useRef<HTMLFormElement>(null);
+  const consent = manifest.consent;
+  /** "Connect with …": the marketplace's sign-in page brings the refresh token, so none is typed. */
+  async function signIn() {
+    const f = new FormData(form.current!);
+    const config: Record<string, string> = {};
+    for (const field of manifest.config) {
+      const v = String(f.get(field.key) ?? "");
+      if (v && field.key !== consent?.refreshTokenKey) config[field.key] = v;
+    }
+    const name = String(f.get("name") ?? "").trim();
+    const baseUrl = String(f.get("baseUrl") ?? "");
+    setBusy(true);
+    setError(null);
+    try {
+      const res = await api<{ authorizationUrl: string }>("POST", "/api/connections/oauth/start", {
+        marketplace: manifest.id,
+        ...(existing ? { connectionId: existing.id } : { name }),
+        ...(baseUrl ? { baseUrl } : {}),
+        config,
+      });
+      (props.navigate ?? ((url: string) => window.location.assign(url)))(res.authorizationUrl);
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+    }
+  }
   async function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
     const f = new FormData(e.currentTarget);
@@ -472,12 +512,26 @@ function ConnectDialog(props: {
       title={existing ? `Reconnect ${existing.name}` : `Connect ${manifest.displayName}`}
       onClose={props.onClose}
     >
-      <form className="stack" onSubmit={submit}>
+      <form className="stack" onSubmit={submit} ref={form}>
         {!existing ? (
           <label>
             Name
             <input name="name" required defaultValue={`My ${manifest.displayName} store`} />
           </label>
+        ) : null}
+        {consent ? (
+          <div className="stack">
+            <small className="muted">
+              Register this redirect URI in your {manifest.displayName} app:{" "}
+              <code>{consent.redirectUri}</code> <CopyButton text={consent.redirectUri} />
+            </small>
+            <button type="button" className="primary" disabled={busy} onClick={() => void signIn()}>
+              {existing ? `Reconnect with ${manifest.displayName}` : `Connect with ${manifest.displayName}`}
+            </button>
+            <small className="muted">
+              Or paste a refresh token below (self-authorised apps) and use the other button.
+            </small>
+          </div>
         ) : null}
         {manifest.config.map((f) => (
           <label key={f.key}>
@@ -487,7 +541,7 @@ function ConnectDialog(props: {
               name={f.key}
               type={f.secret ? "password" : "text"}
               autoComplete="off"
-              required={f.required && !existing}
+              required={f.required && !existing && f.key !== consent?.refreshTokenKey}
               defaultValue={f.secret ? "" : (f.default ?? "")}
               placeholder={existing && f.secret ? "unchanged" : undefined}
             />

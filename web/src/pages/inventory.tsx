@@ -1,7 +1,8 @@
 import { useCallback, useEffect, useState } from "react";
 import { api, type Connection } from "../api.ts";
+import { FileImportButton } from "../components/file-import.tsx";
 import { Dialog, ErrorText, toast } from "../components/ui.tsx";
-import { formatDateTime, marketplaceName } from "../format.ts";
+import { formatDateTime, marketplaceInfo, marketplaceName } from "../format.ts";
 import { useLive } from "../live.ts";
 import { useNewest } from "../newest.ts";
 
@@ -106,7 +107,9 @@ export function InventoryPage({ userRole }: { userRole: string }) {
   useLive((e) => {
     if (e.type === "push.updated" || e.type === "order.created" || e.type === "order.updated") void load();
   });
-  const bricklink = conns.filter((c) => c.marketplace === "bricklink");
+  // Reconcile runs against the connections whose inventory is the truth (BrickLink for brick sellers).
+  const truth = conns.filter((c) => marketplaceInfo(c.marketplace)?.capabilities.stockSource === "truth");
+  const truthName = truth[0] ? marketplaceName(truth[0].marketplace) : "the truth";
 
   async function run(path: string, body: object, done: (r: unknown) => void) {
     setBusy(true);
@@ -127,6 +130,7 @@ export function InventoryPage({ userRole }: { userRole: string }) {
         <h1>Inventory</h1>
         {owner ? (
           <div className="actions">
+            <FileImportButton disabled={busy} onDone={() => void load()} />
             {conns.map((c) => (
               <button
                 key={c.id}
@@ -145,7 +149,7 @@ export function InventoryPage({ userRole }: { userRole: string }) {
                 Import {c.name}
               </button>
             ))}
-            {bricklink.map((c) => (
+            {truth.map((c) => (
               <button
                 key={`r${c.id}`}
                 type="button"
@@ -229,7 +233,7 @@ export function InventoryPage({ userRole }: { userRole: string }) {
             {lots && lots.lots.length === 0 ? (
               <tr>
                 <td colSpan={7} className="empty">
-                  No lots yet. Import the BrickLink store inventory to start.
+                  No lots yet. Import the {truthName} store inventory to start.
                 </td>
               </tr>
             ) : null}
@@ -238,17 +242,17 @@ export function InventoryPage({ userRole }: { userRole: string }) {
       </div>
       {open !== null ? <LotDrawer id={open} onClose={() => setOpen(null)} /> : null}
       {reconciled ? (
-        <Dialog title="Reconcile with BrickLink" onClose={() => setReconciled(null)} wide>
+        <Dialog title={`Reconcile with ${truthName}`} onClose={() => setReconciled(null)} wide>
           <div className="stack">
             <p>
-              {reconciled.result.checked} BrickLink lots checked. {reconciled.result.adopted.length} took
-              BrickLink's quantity; {reconciled.result.explained} wait for an update on its way.
+              {reconciled.result.checked} {truthName} lots checked. {reconciled.result.adopted.length} took
+              {truthName}'s quantity; {reconciled.result.explained} wait for an update on its way.
             </p>
             {reconciled.result.adopted.length ? (
               <ul className="plan">
                 {reconciled.result.adopted.map((a) => (
                   <li key={a.lotId}>
-                    Lot {a.lotId} (BrickLink {a.externalId}): {a.was} → {a.now}
+                    Lot {a.lotId} ({truthName} {a.externalId}): {a.was} → {a.now}
                   </li>
                 ))}
               </ul>
@@ -261,13 +265,13 @@ export function InventoryPage({ userRole }: { userRole: string }) {
                 <ul className="plan">
                   {reconciled.result.proposals.create.map((c) => (
                     <li key={`c${c.externalId}`}>
-                      New on BrickLink: lot {c.externalId} ({c.itemNo} {c.colorName}, {c.quantity}) — create
+                      New on {truthName}: lot {c.externalId} ({c.itemNo} {c.colorName}, {c.quantity}) — create
                       it here
                     </li>
                   ))}
                   {reconciled.result.proposals.delete.map((d) => (
                     <li key={`d${d.externalId}`}>
-                      Gone from BrickLink: lot {d.externalId} ({d.itemNo}, {d.quantity}) — take it off sale
+                      Gone from {truthName}: lot {d.externalId} ({d.itemNo}, {d.quantity}) — take it off sale
                       everywhere
                     </li>
                   ))}

@@ -184,6 +184,28 @@ export function OrderDrawer({ id, onClose }: { id: string; onClose: () => void }
               </span>
             </div>
           </section>
+          {o.shipments?.length ? (
+            <section>
+              <h3>Shipments</h3>
+              <ul className="pushes">
+                {o.shipments.map((sh) => (
+                  <li key={sh.id} className={`push-${sh.push?.state ?? sh.state}`}>
+                    <span className={`dot dot-${sh.push?.state ?? sh.state}`} aria-hidden="true" />
+                    {formatDateTime(sh.shippedAt)} · {sh.carrier ? `${sh.carrier} ` : ""}
+                    {sh.trackingUrl ? (
+                      <a href={sh.trackingUrl} target="_blank" rel="noreferrer noopener">
+                        {sh.trackingNumber ?? "tracking"}
+                      </a>
+                    ) : (
+                      (sh.trackingNumber ?? "no tracking")
+                    )}{" "}
+                    — {sh.lines.map((l) => `${l.quantity} × ${l.name}`).join(", ")}
+                    <span className="muted"> · {sh.push?.state ?? sh.state}</span>
+                  </li>
+                ))}
+              </ul>
+            </section>
+          ) : null}
           {o.pushes.length ? (
             <section>
               <h3>Updates to {marketplaceName(o.marketplace)}</h3>

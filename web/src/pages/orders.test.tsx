@@ -2,8 +2,15 @@
 import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { OrderRow } from "../api.ts";
+import { setMarketplaces } from "../format.ts";
 import { startLive } from "../live.ts";
 import { OrdersPage } from "./orders.tsx";
+
+// What GET /api/marketplaces tells the app after sign-in.
+setMarketplaces([
+  { id: "bricklink", displayName: "BrickLink", capabilities: {} },
+  { id: "brickowl", displayName: "BrickOwl", capabilities: {} },
+]);
 
 function order(i: number, over: Partial<OrderRow> = {}): OrderRow {
   return {

@@ -3,7 +3,7 @@ import { type MouseEvent, useCallback, useEffect, useMemo, useRef, useState } fr
 import { api, download, type OrderList, type OrderRow } from "../api.ts";
 import { ShipDialog } from "../components/ship-dialog.tsx";
 import { ErrorText, StatusBadge, toast } from "../components/ui.tsx";
-import { formatDateTime, MARKETPLACES, marketplaceName, STATUS_LABELS } from "../format.ts";
+import { formatDateTime, marketplaceName, marketplaces, STATUS_LABELS } from "../format.ts";
 import { useLive } from "../live.ts";
 import { useNewest } from "../newest.ts";
 import { setParams, useLocation } from "../router.ts";
@@ -450,13 +450,11 @@ function Filters({
             onChange={(e) => setParams({ marketplace: e.target.value, page: null })}
           >
             <option value="">All marketplaces</option>
-            {Object.entries(MARKETPLACES)
-              .filter(([id]) => id !== "fake")
-              .map(([id, name]) => (
-                <option key={id} value={id}>
-                  {name}
-                </option>
-              ))}
+            {marketplaces().map((m) => (
+              <option key={m.id} value={m.id}>
+                {m.displayName}
+              </option>
+            ))}
           </select>
         </label>
         <label>
