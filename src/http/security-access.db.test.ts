@@ -299,6 +299,27 @@ describe("roles around tokens and webhook URLs", () => {
   });
 });
 
+describe("adding the same user twice at once", () => {
+  it("one add wins, the others are told the address is taken (409), never a 500", async () => {
+    const email = `twice-${randomBytes(3).toString("hex")}@shop.test`;
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        api.app.inject({
+          method: "POST",
+          url: "/api/users",
+          headers: bearer(A.tokens.owner),
+          payload: { email, password: "correct horse battery", role: "staff" },
+        }),
+      ),
+    );
+    const codes = answers.map((r) => r.statusCode).sort();
+    expect(codes.filter((c) => c === 201)).toHaveLength(1);
+    expect(codes.filter((c) => c !== 201).every((c) => c === 409)).toBe(true);
+    const rows = await api.ctx.db.select().from(users).where(eq(users.email, email));
+    expect(rows).toHaveLength(1);
+  });
+});
+
 describe("adding a user does not reveal other accounts' e-mails", () => {
   it("an address another account uses is added like any fresh one, and both sign in to their own", async () => {
     const add = (email: string) =>

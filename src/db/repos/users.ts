@@ -106,21 +106,45 @@ export async function firstOwner(db: DbOrTx, accountId: number): Promise<UserRow
   return u ?? null;
 }
 
+/** The account has a user with this e-mail already (two adds of the same address at once). */
+export class DuplicateUserError extends Error {
+  constructor(email: string) {
+    super(`this account has a user with the e-mail ${email} already`);
+  }
+}
+
+/** PostgreSQL's unique_violation, as pg and PGlite report it (possibly wrapped by drizzle). */
+function isUniqueViolation(err: unknown): boolean {
+  for (
+    let e = err as { code?: unknown; cause?: unknown } | null, i = 0;
+    e && i < 5;
+    e = e.cause as typeof e, i++
+  )
+    if (e.code === "23505") return true;
+  return false;
+}
+
 export async function insertUser(
   db: DbOrTx,
   v: { accountId: number; email: string; name?: string | null; passwordHash: string; role: Role },
 ): Promise<UserRow> {
-  const [u] = await db
-    .insert(users)
-    .values({
-      accountId: v.accountId,
-      email: v.email,
-      name: v.name ?? null,
-      passwordHash: v.passwordHash,
-      role: v.role,
-    })
-    .returning();
-  return u!;
+  try {
+    const [u] = await db
+      .insert(users)
+      .values({
+        accountId: v.accountId,
+        email: v.email,
+        name: v.name ?? null,
+        passwordHash: v.passwordHash,
+        role: v.role,
+      })
+      .returning();
+    return u!;
+  } catch (err) {
+    // The check before the insert can race another add of the same address: the index decides.
+    if (isUniqueViolation(err)) throw new DuplicateUserError(v.email);
+    throw err;
+  }
 }
 
 export async function createSession(

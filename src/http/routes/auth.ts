@@ -8,6 +8,7 @@ import { createAccount, findAccountBySlug, getAccount, slugify } from "../../db/
 import {
   audit,
   createSession,
+  DuplicateUserError,
   deleteSession,
   findSignInCandidates,
   findUserByEmail,
@@ -298,6 +299,9 @@ export function authRoutes(ctx: AppContext): RouteDef[] {
           name: body.name ?? null,
           passwordHash: await hashPassword(body.password),
           role: body.role,
+        }).catch((err) => {
+          if (err instanceof DuplicateUserError) throw conflict(err.message);
+          throw err;
         });
         await audit(ctx.db, {
           accountId: auth!.accountId,
