@@ -45,3 +45,15 @@ export interface SimulatorEntry {
   demo: { orders: number; lines: number };
   start(opts: SimulatorOptions): Promise<RunningSimulator>;
 }
+
+/** The options every simulator server takes, as its own start function wants them (unset ones left out). */
+export function seedOptions(opts: SimulatorOptions) {
+  return {
+    ...(opts.port !== undefined ? { port: opts.port } : {}),
+    ...(opts.host ? { host: opts.host } : {}),
+    orders: opts.orders,
+    seed: opts.seed,
+    ...(opts.lines !== undefined ? { lines: opts.lines } : {}),
+    ...(opts.start ? { start: opts.start } : {}),
+  };
+}

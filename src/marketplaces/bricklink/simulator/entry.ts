@@ -1,4 +1,4 @@
-import type { SimulatorEntry } from "../../simulator.ts";
+import { type SimulatorEntry, seedOptions } from "../../simulator.ts";
 import { startBrickLinkSimulator } from "./server.ts";
 import { STATUS_FLOW } from "./store.ts";
 
@@ -8,12 +8,7 @@ export const bricklinkSimulator: SimulatorEntry = {
   demo: { orders: 250, lines: 6 },
   async start(opts) {
     const sim = await startBrickLinkSimulator({
-      ...(opts.port !== undefined ? { port: opts.port } : {}),
-      ...(opts.host ? { host: opts.host } : {}),
-      orders: opts.orders,
-      seed: opts.seed,
-      ...(opts.lines !== undefined ? { lines: opts.lines } : {}),
-      ...(opts.start ? { start: opts.start } : {}),
+      ...seedOptions(opts),
       callbackUrl: opts.callbackUrl ?? null,
     });
     const c = sim.credentials;

@@ -1,4 +1,4 @@
-import type { SimulatorEntry } from "../../simulator.ts";
+import { type SimulatorEntry, seedOptions } from "../../simulator.ts";
 import { startBrickOwlSimulator } from "./server.ts";
 
 /** `orderhub simulate brickowl`, the demo store and the benchmarks start BrickOwl through this. */
@@ -7,12 +7,7 @@ export const brickowlSimulator: SimulatorEntry = {
   demo: { orders: 120, lines: 5 },
   async start(opts) {
     const owl = await startBrickOwlSimulator({
-      ...(opts.port !== undefined ? { port: opts.port } : {}),
-      ...(opts.host ? { host: opts.host } : {}),
-      orders: opts.orders,
-      seed: opts.seed,
-      ...(opts.lines !== undefined ? { lines: opts.lines } : {}),
-      ...(opts.start ? { start: opts.start } : {}),
+      ...seedOptions(opts),
       ...(opts.notifyPort ? { notifyPort: opts.notifyPort } : {}),
     });
     // Registered as BrickOwl's order/notify would be: call-outs go to this machine.
