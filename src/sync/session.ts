@@ -1,10 +1,9 @@
 import type { AppContext } from "../context.ts";
-import { MarketplaceError } from "../core/errors.ts";
-import type { MarketplaceId } from "../core/marketplace-ids.ts";
 import { type ConnectionRow, connectionSecrets } from "../db/repos/connections.ts";
 import { getAdapter } from "../marketplaces/registry.ts";
-import type { AdapterContext, MarketplaceAdapter, TokenProvider } from "../marketplaces/types.ts";
+import type { AdapterContext, MarketplaceAdapter } from "../marketplaces/types.ts";
 import { type BudgetCategory, type CountedBudget, createBudget } from "./budget.ts";
+import { staticTokens } from "./static-tokens.ts";
 
 /** An open session with a marketplace for one connection and one purpose. */
 export interface AdapterSession {
@@ -14,18 +13,6 @@ export interface AdapterSession {
   connection: ConnectionRow;
   /** Gives back the calls leased but not spent. */
   close(): Promise<void>;
-}
-
-/** Connections whose marketplace signs with the secrets themselves have no access tokens to hand out. */
-function noTokens(marketplace: MarketplaceId): TokenProvider {
-  const refuse = async (): Promise<never> => {
-    throw new MarketplaceError("invalid_request", {
-      marketplace,
-      operation: "accessToken",
-      message: `${marketplace} connections use no OAuth access tokens`,
-    });
-  };
-  return { getAccessToken: refuse, invalidate: refuse };
 }
 
 /**
@@ -45,7 +32,7 @@ export async function openAdapter(
   const tokens =
     manifest.auth.kind === "oauth2"
       ? (await import("./tokens.ts")).createTokenProvider(ctx, connection, manifest)
-      : noTokens(manifest.id);
+      : staticTokens(manifest);
   const budget = createBudget(ctx, connection, manifest, purpose);
   const actx: AdapterContext = {
     connectionId: connection.id,

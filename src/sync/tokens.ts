@@ -17,6 +17,7 @@ import {
 } from "../db/repos/credentials.ts";
 import { connections } from "../db/schema.ts";
 import type { AuthSpec, MarketplaceManifest, TokenProvider } from "../marketplaces/types.ts";
+import { staticTokens } from "./static-tokens.ts";
 
 /** An access token is refreshed this long before the marketplace says it expires. */
 export const REFRESH_MARGIN_MS = 60_000;
@@ -291,19 +292,6 @@ export async function authorizationRequest(
 
 // ------------------------------------------------------------------ the provider
 
-/** Connections that sign with their secrets have no access tokens to hand out. */
-function staticProvider(manifest: MarketplaceManifest): TokenProvider {
-  return {
-    async getAccessToken() {
-      throw invalid(
-        manifest,
-        `${manifest.displayName} connections sign with their keys and use no access tokens`,
-      );
-    },
-    async invalidate() {},
-  };
-}
-
 type Outcome =
   | { kind: "token"; token: string; expiresAt: Date | null }
   | { kind: "refused"; error: MarketplaceError }
@@ -320,7 +308,7 @@ export function createTokenProvider(
   connection: ConnectionRow,
   manifest: MarketplaceManifest,
 ): TokenProvider {
-  if (manifest.auth.kind !== "oauth2") return staticProvider(manifest);
+  if (manifest.auth.kind !== "oauth2") return staticTokens(manifest);
   const spec = manifest.auth;
   let cached: { token: string; expiresAt: Date | null } | null = null;
   /** Tokens the marketplace refused; a stored token equal to one of them is not used again. */
