@@ -84,7 +84,7 @@ export async function ingestOrders(
       await publish(ctx, src, good, stored.results);
       return { ...stored, failures };
     } catch (err) {
-      if (good.length <= 1 && !opts.inTransaction) throw err;
+      if (good.length === 0) throw err;
       // Find the order the database refuses by storing each alone; the rest go in again together.
       const bad = await firstRefused(ctx, src, good);
       if (!bad) throw err;
