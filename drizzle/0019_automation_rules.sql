@@ -1,0 +1,2 @@
+-- reserved: replace with this migration's statements
+select 1;
