@@ -14,6 +14,8 @@ import {
   timestamp,
   uniqueIndex,
 } from "drizzle-orm/pg-core";
+import type { Charge } from "../core/order.ts";
+import type { OrderReview } from "../core/status.ts";
 
 const id = () => bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity();
 const ref = (name: string) => bigint(name, { mode: "number" });
@@ -204,17 +206,30 @@ export const orders = pgTable(
     fees: money("fees").notNull().default(0),
     credits: money("credits").notNull().default(0),
     grandTotal: money("grand_total").notNull(),
+    /** Each component of the total as the marketplace itemises it (migration 0014); [] when it did not. */
+    charges: jsonb("charges").$type<Charge[]>().notNull().default([]),
     shippingMethod: text("shipping_method"),
     trackingNumbers: jsonb("tracking_numbers").$type<string[]>().notNull().default([]),
     tags: text("tags").array().notNull().default(sql`'{}'::text[]`),
     internalNote: text("internal_note"),
+    /** Held in Orderhub (not shipped until released), e.g. by an automation rule; with why. */
+    onHold: boolean("on_hold").notNull().default(false),
+    holdReason: text("hold_reason"),
     buyerRemarks: text("buyer_remarks"),
     archived: boolean("archived").notNull().default(false),
+    /** A marketplace reported an older status than ours: we kept ours; `review` holds its claim. */
+    needsReview: boolean("needs_review").notNull().default(false),
+    review: jsonb("review").$type<OrderReview | null>(),
     url: text("url"),
     lotCount: integer("lot_count").notNull().default(0),
     itemCount: integer("item_count").notNull().default(0),
     extra: jsonb("extra").notNull().default({}),
     raw: jsonb("raw"),
+    /**
+     * 'pending': stored from the order list alone (a summary row: no lines, no address yet);
+     * 'unavailable': the marketplace gives no details any more (a purged order); else 'complete'.
+     */
+    details: text("details").$type<"complete" | "pending" | "unavailable">().notNull().default("complete"),
     contentHash: text("content_hash").notNull(),
     /** Lower-cased buyer name, username and e-mail, for prefix search. */
     buyerSort: text("buyer_sort").notNull().default(""),
@@ -232,6 +247,9 @@ export const orders = pgTable(
     index("orders_account_number_c_idx").on(t.accountId, sql`(lower(${t.number}) collate "C")`, t.id),
     index("orders_account_external_idx").on(t.accountId, t.externalId),
     index("orders_connection_idx").on(t.connectionId, t.status),
+    index("orders_account_review_idx").on(t.accountId, t.orderedAt).where(sql`${t.needsReview}`),
+    index("orders_details_backlog_idx").on(t.connectionId, t.orderedAt).where(sql`${t.details} = 'pending'`),
+    check("orders_details_check", sql`${t.details} in ('complete', 'pending', 'unavailable')`),
   ],
 );
 
@@ -250,6 +268,44 @@ export const orderCounts = pgTable(
     n: bigint("n", { mode: "number" }).notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.accountId, t.marketplace, t.status] })],
+);
+
+/**
+ * The words an order is found by (drizzle/0016_order_search_views.sql): buyer name, username, e-mail,
+ * order id, item numbers and part names, folded in code (`foldText`). `term` is collated "C" in the
+ * database so the primary key serves prefix search.
+ */
+export const orderSearchTerms = pgTable(
+  "order_search_terms",
+  {
+    accountId: ref("account_id").notNull(),
+    term: text("term").notNull(),
+    orderId: ref("order_id")
+      .notNull()
+      .references(() => orders.id, { onDelete: "cascade" }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.accountId, t.term, t.orderId] }),
+    index("order_search_terms_order_idx").on(t.orderId),
+  ],
+);
+
+/** A seller's own saved filter set for the orders table: `query` is the table's query string. */
+export const savedViews = pgTable(
+  "saved_views",
+  {
+    id: id(),
+    accountId: ref("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    name: text("name").notNull(),
+    query: text("query").notNull().default(""),
+    position: integer("position").notNull().default(0),
+    createdBy: ref("created_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: created(),
+    updatedAt: ts("updated_at").notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("saved_views_account_name_key").on(t.accountId, sql`lower(${t.name})`)],
 );
 
 export const inventoryLots = pgTable(
@@ -276,10 +332,14 @@ export const inventoryLots = pgTable(
     currency: text("currency"),
     remarks: text("remarks"),
     description: text("description"),
+    /** Why the last reconcile could not explain this lot (nothing was pushed for it); null when in step. */
+    flagReason: text("flag_reason"),
+    flaggedAt: ts("flagged_at"),
     createdAt: created(),
     updatedAt: ts("updated_at").notNull().defaultNow(),
   },
   (t) => [
+    index("inventory_lots_flagged_idx").on(t.accountId, t.flaggedAt).where(sql`${t.flaggedAt} is not null`),
     index("inventory_lots_item_idx").on(t.accountId, t.itemType, t.itemNo, t.colorId, t.condition),
     index("inventory_lots_sku_idx").on(t.accountId, t.sku),
     // How a file import finds the lot a line adds to (drizzle/0010_import_jobs.sql).
@@ -352,7 +412,10 @@ export const orderEvents = pgTable(
     rawStatus: text("raw_status"),
     /** `marketplace:bricklink`, `user:42`, `system`. */
     source: text("source").notNull(),
+    /** When Orderhub learnt it (the timeline's order). */
     at: ts("at").notNull(),
+    /** The marketplace's own time for it (placed, status changed), where it gives one. */
+    marketplaceAt: ts("marketplace_at"),
     detail: jsonb("detail").notNull().default({}),
     createdAt: created(),
   },
@@ -379,6 +442,13 @@ export const listings = pgTable(
     quantitySeen: integer("quantity_seen"),
     priceSeen: money("price_seen"),
     syncedAt: ts("synced_at"),
+    /**
+     * When the lot's quantity was taken from this listing (the truth's import), and the newest order
+     * stored by then: a sale on this listing's connection stored by then, or placed before then, is
+     * already in that quantity and never taken off again. Null on listings the lot was not read from.
+     */
+    stockBaselineAt: ts("stock_baseline_at"),
+    stockBaselineOrderId: ref("stock_baseline_order_id"),
     createdAt: created(),
   },
   (t) => [
@@ -728,4 +798,181 @@ export const importJobCreatedLots = pgTable(
     lotId: ref("lot_id").notNull(),
   },
   (t) => [primaryKey({ columns: [t.jobId, t.lotId] })],
+);
+
+/** Automation rules of an account, evaluated in `position` order on the triggers they name. */
+export const automationRules = pgTable(
+  "automation_rules",
+  {
+    id: id(),
+    accountId: ref("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    name: text("name").notNull(),
+    position: integer("position").notNull(),
+    enabled: boolean("enabled").notNull().default(true),
+    /** `order_created`, `status_changed`. */
+    triggers: text("triggers").array().notNull().default(sql`'{}'::text[]`),
+    conditions: jsonb("conditions").notNull().default([]),
+    actions: jsonb("actions").notNull().default([]),
+    createdAt: created(),
+    updatedAt: ts("updated_at").notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("automation_rules_account_name_key").on(t.accountId, sql`lower(${t.name})`),
+    index("automation_rules_account_position_idx").on(t.accountId, t.position),
+  ],
+);
+
+/** What a rule did to an order for one event: the unique key makes a rule act once per event. */
+export const automationRuns = pgTable(
+  "automation_runs",
+  {
+    id: id(),
+    accountId: ref("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    ruleId: ref("rule_id")
+      .notNull()
+      .references(() => automationRules.id, { onDelete: "cascade" }),
+    orderId: ref("order_id")
+      .notNull()
+      .references(() => orders.id, { onDelete: "cascade" }),
+    /** `created`, or `status:<order_events.id>` for a status change. */
+    eventKey: text("event_key").notNull(),
+    actions: jsonb("actions").notNull().default([]),
+    at: ts("at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("automation_runs_rule_order_event_key").on(t.ruleId, t.orderId, t.eventKey),
+    index("automation_runs_order_idx").on(t.orderId),
+  ],
+);
+
+/** A pick of several orders at once (drizzle/0017_pick_batches.sql): one open batch per name. */
+export const pickBatches = pgTable(
+  "pick_batches",
+  {
+    id: id(),
+    accountId: ref("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    name: text("name").notNull(),
+    state: text("state").$type<"open" | "done">().notNull().default("open"),
+    createdBy: ref("created_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: created(),
+    updatedAt: ts("updated_at").notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("pick_batches_account_open_name_key")
+      .on(t.accountId, sql`lower(${t.name})`)
+      .where(sql`${t.state} = 'open'`),
+    index("pick_batches_account_idx").on(t.accountId, t.createdAt),
+    check("pick_batches_state_check", sql`${t.state} in ('open', 'done')`),
+  ],
+);
+
+/** The orders of a pick batch, each with its tote letter. */
+export const pickBatchOrders = pgTable(
+  "pick_batch_orders",
+  {
+    batchId: ref("batch_id")
+      .notNull()
+      .references(() => pickBatches.id, { onDelete: "cascade" }),
+    orderId: ref("order_id")
+      .notNull()
+      .references(() => orders.id, { onDelete: "cascade" }),
+    accountId: ref("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    tote: text("tote").notNull(),
+    position: integer("position").notNull(),
+    addedAt: ts("added_at").notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.batchId, t.orderId] }),
+    index("pick_batch_orders_order_idx").on(t.orderId),
+  ],
+);
+
+/** One stop of a pick: a lot (or an unlinked item) once, with every order's share; claimed and ticked. */
+export const pickBatchItems = pgTable(
+  "pick_batch_items",
+  {
+    id: id(),
+    accountId: ref("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    batchId: ref("batch_id")
+      .notNull()
+      .references(() => pickBatches.id, { onDelete: "cascade" }),
+    /** `lot:<id>` for a matched lot, else item type, number, colour, condition and location. */
+    key: text("key").notNull(),
+    lotId: ref("lot_id").references(() => inventoryLots.id, { onDelete: "set null" }),
+    location: text("location"),
+    itemType: text("item_type").notNull(),
+    itemNo: text("item_no"),
+    colorId: text("color_id"),
+    colorName: text("color_name"),
+    condition: text("condition").notNull(),
+    name: text("name").notNull(),
+    /** The marketplace of the first order that brought the item (whose image rule applies). */
+    marketplace: text("marketplace").notNull(),
+    image: text("image"),
+    quantity: integer("quantity").notNull(),
+    /** Place in walking order within the batch. */
+    walk: integer("walk").notNull().default(0),
+    breakdown: jsonb("breakdown")
+      .$type<{ orderId: number; lineId: number; tote: string; quantity: number }[]>()
+      .notNull()
+      .default([]),
+    state: text("state").$type<"open" | "picked" | "short">().notNull().default("open"),
+    /** For a shortage: how many were found. */
+    foundQty: integer("found_qty"),
+    claimedBy: ref("claimed_by").references(() => users.id, { onDelete: "set null" }),
+    claimedAt: ts("claimed_at"),
+    doneBy: ref("done_by").references(() => users.id, { onDelete: "set null" }),
+    doneAt: ts("done_at"),
+    /** Bumped by every change: writes name the version they saw (optimistic concurrency). */
+    version: integer("version").notNull().default(0),
+    updatedAt: ts("updated_at").notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("pick_batch_items_batch_key").on(t.batchId, t.key),
+    index("pick_batch_items_batch_walk_idx").on(t.batchId, t.walk),
+    check("pick_batch_items_state_check", sql`${t.state} in ('open', 'picked', 'short')`),
+  ],
+);
+
+/** A shortage found while picking: per order line, on the lot it was picked from. */
+export const pickShortages = pgTable(
+  "pick_shortages",
+  {
+    id: id(),
+    accountId: ref("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    batchId: ref("batch_id")
+      .notNull()
+      .references(() => pickBatches.id, { onDelete: "cascade" }),
+    itemId: ref("item_id")
+      .notNull()
+      .references(() => pickBatchItems.id, { onDelete: "cascade" }),
+    lotId: ref("lot_id").references(() => inventoryLots.id, { onDelete: "set null" }),
+    orderId: ref("order_id")
+      .notNull()
+      .references(() => orders.id, { onDelete: "cascade" }),
+    orderLineId: ref("order_line_id")
+      .notNull()
+      .references(() => orderLines.id, { onDelete: "cascade" }),
+    quantity: integer("quantity").notNull(),
+    userId: ref("user_id").references(() => users.id, { onDelete: "set null" }),
+    note: text("note"),
+    createdAt: created(),
+  },
+  (t) => [
+    index("pick_shortages_lot_idx").on(t.lotId),
+    index("pick_shortages_order_idx").on(t.orderId),
+    check("pick_shortages_quantity_positive", sql`${t.quantity} > 0`),
+  ],
 );

@@ -1,2 +1,0 @@
--- reserved: replace with this migration's statements
-select 1;
