@@ -1,5 +1,8 @@
+import { existsSync, renameSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { and, eq } from "drizzle-orm";
 import type { AppContext } from "./context.ts";
+import { preparePrivateDir } from "./db/data-dir.ts";
 import { createAccount, firstAccount } from "./db/repos/accounts.ts";
 import { insertConnection, updateConnection } from "./db/repos/connections.ts";
 import { connections } from "./db/schema.ts";
@@ -16,10 +19,15 @@ export function demoName(marketplace: string): string {
 /** Every demo store is built from this seed, so stores that mirror each other (lots) agree. */
 const DEMO_SEED = 2026;
 
+/** Where a demo store is kept between starts, so a restart changes nothing the seller did. */
+export function demoStateFile(dataDir: string, marketplace: string): string {
+  return join(dataDir, "demo", `${marketplace}.json`);
+}
+
 /**
  * Demo mode: an in-process simulator of every marketplace that has one, with realistic stores,
  * connected as clearly labelled demo connections, where new orders arrive and open ones move on
- * every minute. It starts only on a fresh install (or where the demo already runs), never beside
+ * every ten minutes (well inside BrickLink's daily budget). It starts only on a fresh install (or where the demo already runs), never beside
  * real connections.
  */
 export async function startDemo(
@@ -36,6 +44,10 @@ export async function startDemo(
   if (existing.length === 0 && all.some((c) => c.demo)) return null; // the seller disconnected the demo
   const fresh = all.length === 0;
   const start = new Date(Date.now() - 250 * 3_600_000);
+  preparePrivateDir(join(ctx.settings.dataDir, "demo"));
+  const stateFile = (id: string) => demoStateFile(ctx.settings.dataDir, id);
+  // A fresh install starts fresh stores; a store kept from an earlier database would not match it.
+  if (fresh) for (const id of simulatorIds()) rmSync(stateFile(id), { force: true });
 
   /** Connects (or re-points) one demo connection at its simulator; a fresh one gets a first full sync. */
   async function connect(marketplace: string, sim: RunningSimulator) {
@@ -55,11 +67,11 @@ export async function startDemo(
       await requestSync(ctx, queue, {
         accountId: account.id,
         connectionId: conn.id,
-        trigger: "manual",
+        trigger: "first_import",
         mode: "full",
       });
     } else {
-      // The simulator listens on a new port each start; its store is rebuilt from the same seed.
+      // The simulator listens on a new port each start; its store is the one kept in the data directory.
       await updateConnection(ctx.db, account.id, conn.id, {
         baseUrl: sim.baseUrl,
         secretsEnc: ctx.box.sealJson(sim.secrets),
@@ -73,7 +85,18 @@ export async function startDemo(
   try {
     for (const id of simulatorIds()) {
       const entry = await loadSimulator(id);
-      const sim = await entry.start({ seed: DEMO_SEED, ...entry.demo, start });
+      const opts = { seed: DEMO_SEED, ...entry.demo, start, stateFile: stateFile(id) };
+      const sim = await entry.start(opts).catch(async (err) => {
+        // A kept store that cannot be read is set aside (not lost) and the store starts again from its seed.
+        if (!existsSync(opts.stateFile) || !String(err?.message).includes(opts.stateFile)) throw err;
+        const aside = `${opts.stateFile}.unreadable-${Date.now()}`;
+        renameSync(opts.stateFile, aside);
+        ctx.logger.warn(
+          { err, marketplace: id, keptAs: aside },
+          "demo store could not be read; starting it again",
+        );
+        return entry.start(opts);
+      });
       stores.push({ sim, conn: null });
       const conn = await connect(id, sim);
       stores[stores.length - 1]!.conn = conn;
@@ -95,7 +118,7 @@ export async function startDemo(
           await requestSync(ctx, queue, {
             accountId: account.id,
             connectionId: conn.id,
-            trigger: "webhook",
+            trigger: "demo",
             targetIds: notifiedOrderIds,
           });
       } catch (err) {
@@ -103,7 +126,9 @@ export async function startDemo(
       }
     }
   };
-  const timer = setInterval(() => void tick(), opts.tickMs ?? 60_000);
+  // A step costs BrickLink ~7 calls (the ping's drain, two per changed order): one every ten minutes
+  // spends ~1,100 of its 5,000 a day with the schedule's syncs (bench/bricklink-sync-demo-traffic.ts).
+  const timer = setInterval(() => void tick(), opts.tickMs ?? 10 * 60_000);
   timer.unref();
   ctx.logger.info(
     Object.fromEntries(stores.map((s) => [s.sim.marketplace, s.sim.baseUrl])),

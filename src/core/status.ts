@@ -48,3 +48,41 @@ export function statusMapper(table: Readonly<Record<string, OrderStatus>>) {
   return (raw: string | null | undefined): OrderStatus =>
     (raw == null ? undefined : normalised.get(String(raw).trim().toUpperCase())) ?? "needs_review";
 }
+
+/**
+ * Where a status stands on an order's way from placed to done. Statuses off that way (on hold, a
+ * problem, cancelled, refunded, needs review) have no place: moves to and from them are not backward.
+ */
+const PROGRESS: Partial<Record<OrderStatus, number>> = {
+  pending: 0,
+  processing: 1,
+  shipped: 2,
+  delivered: 3,
+  completed: 4,
+  fulfilled: 4,
+};
+
+/**
+ * A marketplace reporting `to` for an order Orderhub holds as `from` would move it backwards
+ * (shipped → processing, completed → shipped): Orderhub keeps `from` and flags the order for review.
+ */
+export function isBackwardMove(from: OrderStatus, to: OrderStatus): boolean {
+  const a = PROGRESS[from];
+  const b = PROGRESS[to];
+  return a !== undefined && b !== undefined && b < a;
+}
+
+/** Why an order waits for the seller's review, with what the marketplace claimed and what was kept. */
+export interface OrderReview {
+  reason: "backward_status";
+  /** What the marketplace reported. */
+  claimedStatus: OrderStatus;
+  claimedRawStatus: string;
+  /** The marketplace's time for its claim (ISO), where it gives one. */
+  marketplaceAt: string | null;
+  /** What Orderhub kept. */
+  keptStatus: OrderStatus;
+  keptRawStatus: string;
+  /** When Orderhub learnt of it (ISO). */
+  at: string;
+}

@@ -1,3 +1,5 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import type { MarketplaceId } from "../core/marketplace-ids.ts";
 
 /** How a simulator is started: the same options for every marketplace, each uses what applies. */
@@ -16,6 +18,11 @@ export interface SimulatorOptions {
   callbackUrl?: string | null;
   /** A port on this machine to announce new orders to, for marketplaces with a fixed call-out port. */
   notifyPort?: number | null;
+  /**
+   * Where the store is kept between starts (the demo's are in the data directory): loaded when it
+   * exists — the seed options are then ignored — and written before every change is answered.
+   */
+  stateFile?: string | null;
 }
 
 /** A running simulator, described the same way for every marketplace. */
@@ -55,5 +62,36 @@ export function seedOptions(opts: SimulatorOptions) {
     seed: opts.seed,
     ...(opts.lines !== undefined ? { lines: opts.lines } : {}),
     ...(opts.start ? { start: opts.start } : {}),
+    ...(opts.stateFile ? { stateFile: opts.stateFile } : {}),
   };
+}
+
+const STATE_VERSION = 1;
+
+/** A simulated store kept in a file, or null where there is none yet. Names the file when it cannot be read. */
+export function readSimulatorState<T>(file: string, marketplace: MarketplaceId): T | null {
+  if (!existsSync(file)) return null;
+  let parsed: { version?: unknown; marketplace?: unknown; store?: unknown };
+  try {
+    parsed = JSON.parse(readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new Error(
+      `the simulated ${marketplace} store in ${file} cannot be read: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  if (parsed?.marketplace !== marketplace || parsed.version !== STATE_VERSION || !parsed.store)
+    throw new Error(
+      `${file} does not hold a simulated ${marketplace} store of version ${STATE_VERSION} (it says ${String(parsed?.marketplace)} version ${String(parsed?.version)})`,
+    );
+  return parsed.store as T;
+}
+
+/** Writes a simulated store whole (a temporary file renamed over the old one): a crash leaves the old or the new, never half. */
+export function writeSimulatorState(file: string, marketplace: MarketplaceId, store: unknown): void {
+  const dir = dirname(file);
+  if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify({ version: STATE_VERSION, marketplace, store }), { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, file);
 }

@@ -3,7 +3,7 @@ import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
 import type { MarketplaceId } from "../core/marketplace-ids.ts";
 import type { OrderInput, OrderSummary } from "../core/order.ts";
-import type { OrderStatus } from "../core/status.ts";
+import type { OrderStatus, PaymentStatus } from "../core/status.ts";
 
 /** One setting of a connection. Secrets are encrypted at rest, write-only through the API, never logged. */
 export interface ConfigField {
@@ -139,12 +139,25 @@ export interface MarketplaceManifest {
   /** Link to an order on the marketplace, for "View on …". */
   orderUrl?: (externalId: string) => string;
   /**
+   * The picture of an ordered item, where the marketplace serves one (pick mode shows it): the
+   * origins its images come from (the web UI's content policy allows them) and the rule for a line.
+   */
+  itemImage?: { origins: readonly string[]; url: (line: ItemImageLine) => string | null };
+  /**
    * A listener of its own for push notifications (BrickOwl calls a fixed port): the path it calls,
    * the port it uses, and the query parameters naming the order and the store.
    */
   noticeListener?: { path: string; defaultPort: number; orderParam: string; storeParam: string };
   /** Hidden from people (the fake adapter used by tests). */
   internal?: boolean;
+}
+
+/** What an item picture's address is made from: an order line as stored. */
+export interface ItemImageLine {
+  itemType: string;
+  itemNo: string | null;
+  colorId: string | null;
+  extra: Record<string, unknown>;
 }
 
 /** The only way adapters reach the network: injected, so tests and simulators can stand in. */
@@ -206,9 +219,40 @@ export interface OrderPageRequest<C> {
   includeArchived: boolean;
 }
 
+/**
+ * What the order list itself says of an order: enough for a row in the orders table (a "summary row")
+ * before its details are fetched, so a first import lists the whole store after one call.
+ */
+export interface ListedOrder {
+  /** Shown to people, as on the whole order ("BL-12345678"). */
+  number: string;
+  rawStatus: string;
+  status: OrderStatus;
+  rawPaymentStatus: string | null;
+  paymentStatus: PaymentStatus;
+  buyerName: string | null;
+  buyerUsername: string | null;
+  orderedAt: Date;
+  statusChangedAt: Date | null;
+  /** Ten-thousandths of `currency`; the parts the list does not carry are 0. */
+  currency: string;
+  /** Null where the list carries only the total. */
+  subtotal: number | null;
+  grandTotal: number;
+  lotCount: number | null;
+  itemCount: number | null;
+  archived: boolean;
+  url: string | null;
+  /** False where the marketplace no longer gives the order's details (no lines will ever come). */
+  detailsAvailable: boolean;
+}
+
+/** A listed order with, where the list carries them, the fields of its summary row. */
+export type ListedSummary = OrderSummary & { listed?: ListedOrder };
+
 interface OrderPageBase<C> {
   /** Every order the page lists, with its change marker (the engine compares them with what is stored). */
-  summaries: OrderSummary[];
+  summaries: ListedSummary[];
   /** Stored after this page's orders are stored, in the same transaction. */
   checkpoint: C;
   done: boolean;
@@ -228,6 +272,11 @@ export interface OrdersPort<C> {
   fetchOrder(ctx: AdapterContext, externalId: string): Promise<OrderInput>;
   /** The unified status of a raw one (to apply a confirmed status push locally). */
   mapStatus(raw: string): OrderStatus;
+  /**
+   * What the order list and `fetchOrder` cost in calls (for estimates: a full sync's cost, when a
+   * backlog of details will be done); one call each when absent.
+   */
+  cost?: { listCalls(req: { includeArchived: boolean; orders: number }): number; perOrder: number };
 }
 
 // ------------------------------------------------------------------ notices

@@ -13,7 +13,8 @@ import {
 } from "../db/repos/rate-limits.ts";
 import type { ApiBudget, BudgetFeedback, MarketplaceManifest, RateLimit } from "../marketplaces/types.ts";
 
-export const BUDGET_CATEGORIES = ["orders", "stock", "fulfilment", "other"] as const;
+/** `history`: details of listed orders fetched after intake (a first import's backlog), never from the intake reserve. */
+export const BUDGET_CATEGORIES = ["orders", "history", "stock", "fulfilment", "other"] as const;
 export type BudgetCategory = (typeof BUDGET_CATEGORIES)[number];
 
 const DAY = 24 * HOUR;

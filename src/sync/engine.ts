@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNotNull, isNull, lte, or, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, isNotNull, isNull, lte, or, sql } from "drizzle-orm";
 import { ZodError } from "zod";
 import type { AppContext } from "../context.ts";
 import { isMarketplaceError, type MarketplaceError } from "../core/errors.ts";
@@ -7,18 +7,23 @@ import type { OrderInput } from "../core/order.ts";
 import type { Tx } from "../db/connection.ts";
 import { refreshStatistics } from "../db/maintenance.ts";
 import { readCursor, writeCursor } from "../db/repos/cursors.ts";
-import { changeMarkers } from "../db/repos/orders.ts";
 import { getSyncRun, isFinal, listSyncRuns, type SyncRunRow } from "../db/repos/sync-runs.ts";
-import { connections, syncRuns } from "../db/schema.ts";
+import { connections, orders, syncRuns } from "../db/schema.ts";
 import type { JobQueue } from "../jobs/queue.ts";
+import type { ListedOrder, ListedSummary } from "../marketplaces/types.ts";
 import { ingestOrders } from "./ingest.ts";
 import { requestDispatch } from "./outbox.ts";
 import { classify, defaultRetryPolicy, type RetryPolicy } from "./retry.ts";
-import { openAdapter } from "./session.ts";
+import { type AdapterSession, openAdapter } from "./session.ts";
+import { byPriority, markDetailed, needsAction, storedStates, storeListed } from "./summaries.ts";
 
 export { getSyncRun, listSyncRuns };
 
-export type SyncTrigger = "schedule" | "manual" | "webhook" | "refresh";
+/**
+ * Why a run started, as the Sync log names it: the schedule, a seller's "Sync now", a marketplace's
+ * notice, a single-order refresh, a new connection's first import, or the demo store's own activity.
+ */
+export type SyncTrigger = "schedule" | "manual" | "webhook" | "refresh" | "first_import" | "demo";
 export type SyncMode = "incremental" | "full" | "targets";
 
 export interface SyncRequest {
@@ -137,6 +142,8 @@ class Deferred extends Error {
   }
 }
 class Cancelled extends Error {}
+/** The budget left for history details is spent: the rest waits for a later run. */
+class HistoryBudgetSpent extends Error {}
 
 function failureKind(err: unknown): { kind: string; reason: string } | null {
   if (isMarketplaceError(err)) return { kind: err.kind, reason: err.message };
@@ -230,15 +237,17 @@ async function runClaimed(ctx: AppContext, first: SyncRunRow, opts: RunOptions):
   const policy = opts.retryPolicy ?? defaultRetryPolicy;
   const source = `marketplace:${conn.marketplace}`;
   const done = new Set<string>();
+  /** The session history details are fetched in (their own budget category), opened when needed. */
+  let history: AdapterSession | null = null;
 
   const publishProgress = async (state: string) => {
-    counters.apiCalls = baseCalls + budget.spent;
+    counters.apiCalls = baseCalls + budget.spent + (history?.budget.spent ?? 0);
     await ctx.events.publish(conn.accountId, {
       type: "sync.progress",
       runId,
       connectionId: conn.id,
       state,
-      seen: counters.seen,
+      seen: counters.total === null ? counters.seen : Math.min(counters.seen, counters.total),
       total: counters.total,
       created: counters.created,
       updated: counters.updated,
@@ -262,7 +271,7 @@ async function runClaimed(ctx: AppContext, first: SyncRunRow, opts: RunOptions):
   };
 
   /** Calls the marketplace, waiting out rate limits and transient failures per the classifier. */
-  async function withRetry<T>(fn: () => Promise<T>): Promise<T> {
+  async function withRetry<T>(fn: () => Promise<T>, history = false): Promise<T> {
     let attempt = 1;
     for (;;) {
       try {
@@ -272,6 +281,14 @@ async function runClaimed(ctx: AppContext, first: SyncRunRow, opts: RunOptions):
         if (!d.retry) throw err;
         if (d.burnsAttempt) attempt++;
         const until = new Date(now().getTime() + d.delayMs);
+        // History never holds the run for long: a later run goes on where this one stopped.
+        if (
+          history &&
+          isMarketplaceError(err) &&
+          err.kind === "rate_limited" &&
+          d.delayMs > MAX_INLINE_WAIT_MS
+        )
+          throw new HistoryBudgetSpent();
         if (d.delayMs > MAX_INLINE_WAIT_MS && opts.queue) throw new Deferred(until);
         await ctx.db.update(syncRuns).set({ waitingUntil: until }).where(eq(syncRuns.id, runId));
         log.info({ delayMs: d.delayMs, reason: d.reason }, "waiting before the next call");
@@ -284,21 +301,28 @@ async function runClaimed(ctx: AppContext, first: SyncRunRow, opts: RunOptions):
   /** Stores fetched orders (and, at the end of a page, the cursor) through the ingest pipeline. */
   let nextAnalyze = Math.max(1_000, counters.created * 2);
   const store = async (batch: OrderInput[], cursor: { value: unknown } | null) => {
-    counters.apiCalls = baseCalls + budget.spent;
+    counters.apiCalls = baseCalls + budget.spent + (history?.budget.spent ?? 0);
     const outcome = await ingestOrders(
       ctx,
       { accountId: conn.accountId, connectionId: conn.id, marketplace: conn.marketplace, source, at: now() },
       batch,
       {
         async inTransaction(tx, { results, failures: refused }) {
+          // A summary row whose details came in is an order taken in whole now: counted as created.
+          const completed = await markDetailed(
+            tx,
+            results.map((r) => r.orderId),
+          );
           for (const r of results) {
-            if (r.outcome === "created") counters.created++;
+            counters.seen++;
+            if (r.outcome === "created" || completed.has(r.orderId)) counters.created++;
             else if (r.outcome === "updated") counters.updated++;
             else counters.skipped++;
             failures.delete(r.externalId);
           }
           // An order the unified model or the database refused fails alone; the run goes on.
           for (const f of refused) {
+            counters.seen++;
             if (!failures.has(f.externalId)) counters.failed++;
             failures.set(f.externalId, { externalId: f.externalId, kind: f.kind, reason: f.reason });
           }
@@ -323,13 +347,16 @@ async function runClaimed(ctx: AppContext, first: SyncRunRow, opts: RunOptions):
   };
 
   /** Fetches one order; a failure that needs a person is recorded and the run goes on. */
-  const fetchOne = async (externalId: string): Promise<OrderInput | null> => {
+  const fetchOne = async (externalId: string, inHistory = false): Promise<OrderInput | null> => {
     try {
-      const order = await withRetry(() => adapter.orders.fetchOrder(actx, externalId));
+      const order = await withRetry(
+        () => adapter.orders.fetchOrder(inHistory && history ? history.actx : actx, externalId),
+        inHistory,
+      );
       done.add(externalId);
       return order;
     } catch (err) {
-      if (err instanceof Deferred || err instanceof Cancelled) throw err;
+      if (err instanceof Deferred || err instanceof Cancelled || err instanceof HistoryBudgetSpent) throw err;
       if (isMarketplaceError(err) && err.kind === "auth") throw err;
       if (opts.signal?.aborted) throw err;
       const f = failureKind(err) ?? {
@@ -337,6 +364,7 @@ async function runClaimed(ctx: AppContext, first: SyncRunRow, opts: RunOptions):
         reason: err instanceof Error ? err.message : String(err),
       };
       log.warn({ externalId, kind: f.kind, reason: f.reason }, "order could not be synced");
+      counters.seen++;
       if (!failures.has(externalId)) counters.failed++;
       // A marketplace may echo a credential in its error text: it is never stored.
       failures.set(externalId, { externalId, ...f, reason: ctx.secrets.scrub(f.reason) });
@@ -350,6 +378,7 @@ async function runClaimed(ctx: AppContext, first: SyncRunRow, opts: RunOptions):
     ids: string[],
     cursor: { value: unknown } | null,
     given: ReadonlyMap<string, OrderInput> = new Map(),
+    inHistory = false,
   ) => {
     let batch: OrderInput[] = [];
     try {
@@ -357,7 +386,7 @@ async function runClaimed(ctx: AppContext, first: SyncRunRow, opts: RunOptions):
         await checkCancel();
         const whole = given.get(id);
         if (whole) done.add(id);
-        const o = whole ?? (await fetchOne(id));
+        const o = whole ?? (await fetchOne(id, inHistory));
         if (o) batch.push(o);
         if (batch.length >= BATCH) {
           await store(batch, null);
@@ -370,6 +399,131 @@ async function runClaimed(ctx: AppContext, first: SyncRunRow, opts: RunOptions):
       throw err;
     }
     await store(batch, cursor);
+  };
+
+  /** Stores the list's summary rows (new orders, rows still without details) and tells the UI. */
+  const storeSummaries = async (list: (ListedSummary & { listed: ListedOrder })[]): Promise<string[]> => {
+    const unfit: string[] = [];
+    let created = 0;
+    for (let i = 0; i < list.length; i += 1000) {
+      const part = list.slice(i, i + 1000);
+      const listedOf = new Map(part.map((p) => [p.externalId, p.listed]));
+      const src = {
+        accountId: conn.accountId,
+        connectionId: conn.id,
+        marketplace: conn.marketplace,
+        source,
+        at: now(),
+      };
+      const written = await ctx.db.transaction(async (tx) => {
+        const out = await storeListed(tx, src, part);
+        // A row whose details never come is done; the others count when their details are in.
+        for (const r of out.results) {
+          const final = listedOf.get(r.externalId)?.detailsAvailable === false;
+          if (!final) continue;
+          counters.seen++;
+          if (r.outcome === "created") counters.created++;
+          else if (r.outcome === "updated") counters.updated++;
+          else counters.skipped++;
+        }
+        counters.apiCalls = baseCalls + budget.spent + (history?.budget.spent ?? 0);
+        await tx
+          .update(syncRuns)
+          .set({ ...counters, failures: [...failures.values()] })
+          .where(eq(syncRuns.id, runId));
+        return out;
+      });
+      unfit.push(...written.unfit);
+      created += written.results.filter((r) => r.outcome === "created").length;
+      for (const r of written.results) {
+        if (r.outcome === "unchanged") continue;
+        const number = listedOf.get(r.externalId)!.number;
+        await ctx.events.publish(
+          conn.accountId,
+          r.outcome === "created"
+            ? { type: "order.created", orderId: r.orderId, number, marketplace: conn.marketplace }
+            : {
+                type: "order.updated",
+                orderId: r.orderId,
+                number,
+                marketplace: conn.marketplace,
+                status: r.status,
+              },
+        );
+      }
+      await publishProgress("running");
+    }
+    // A first import lists thousands of orders at once: the planner learns the table's new shape now.
+    if (created >= 1_000)
+      await refreshStatistics(ctx.database).catch((err) =>
+        log.warn({ err }, "could not refresh planner statistics"),
+      );
+    return unfit;
+  };
+
+  /**
+   * Targets: the run's own (refresh, webhook, retry), any added while it ran, and orders named by
+   * push notifications that arrived meanwhile.
+   */
+  const drainTargets = async () => {
+    for (;;) {
+      const [flag] = await ctx.db
+        .update(syncRuns)
+        .set({ noticesPending: false })
+        .where(and(eq(syncRuns.id, runId), eq(syncRuns.noticesPending, true)))
+        .returning({ id: syncRuns.id });
+      if (flag && adapter.notices.style === "ping") {
+        const notices = adapter.notices;
+        const notice = await withRetry(() => notices.drain(actx));
+        const fresh = notice.externalOrderIds.filter((id) => !done.has(id));
+        if (fresh.length) {
+          const [cur] = await ctx.db
+            .select({ t: syncRuns.targetIds })
+            .from(syncRuns)
+            .where(eq(syncRuns.id, runId));
+          await ctx.db
+            .update(syncRuns)
+            .set({ targetIds: [...new Set([...(cur?.t ?? []), ...fresh])] })
+            .where(eq(syncRuns.id, runId));
+        }
+      }
+      const [r] = await ctx.db.select({ t: syncRuns.targetIds }).from(syncRuns).where(eq(syncRuns.id, runId));
+      const pending = (r?.t ?? []).filter((id) => !done.has(id));
+      if (pending.length === 0 && flag) continue;
+      if (pending.length === 0) break;
+      if (first.mode === "targets") counters.total = (r?.t ?? []).length;
+      await fetchAndStore(pending, null);
+    }
+  };
+
+  /** Details of summary rows still without them, newest first, batch by batch; intake goes between. */
+  const fetchHistory = async () => {
+    let left = 0;
+    for (;;) {
+      await checkCancel();
+      const rows = await ctx.db
+        .select({ externalId: orders.externalId })
+        .from(orders)
+        .where(and(eq(orders.connectionId, conn.id), eq(orders.details, "pending")))
+        .orderBy(desc(orders.orderedAt), desc(orders.id))
+        .limit(BATCH + left);
+      // Orders tried in this run and still without details (they failed) are not tried again.
+      const ids = rows.map((r) => r.externalId).filter((id) => !done.has(id));
+      left = rows.length - ids.length;
+      if (ids.length === 0) return;
+      history ??= await openAdapter(ctx, conn, "history", {
+        logger: log,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      try {
+        await fetchAndStore(ids, null, new Map(), true);
+      } catch (err) {
+        if (!(err instanceof HistoryBudgetSpent)) throw err;
+        log.info("the budget left for order history is spent; the rest comes with later runs");
+        return;
+      }
+      await drainTargets();
+    }
   };
 
   try {
@@ -399,65 +553,67 @@ async function runClaimed(ctx: AppContext, first: SyncRunRow, opts: RunOptions):
         );
         const summaries = page.summaries.filter((s) => first.includeArchived || !s.archived);
         if (page.total !== undefined) counters.total = page.total;
-        const markers = await changeMarkers(
+        const states = await storedStates(
           ctx.db,
           conn.accountId,
           conn.marketplace,
           summaries.map((s) => s.externalId),
         );
-        const toFetch: string[] = [];
+        const toFetch: ListedSummary[] = [];
+        const toList: (ListedSummary & { listed: ListedOrder })[] = [];
         for (const s of summaries) {
-          counters.seen++;
-          const known = markers.get(s.externalId);
-          const unchanged =
-            first.mode !== "full" &&
-            known !== undefined &&
-            s.changeMarker !== null &&
-            known === s.changeMarker;
-          if (unchanged && !failures.has(s.externalId)) {
+          const known = states.get(s.externalId);
+          const failedBefore = failures.has(s.externalId);
+          if (known?.details === "complete") {
+            const unchanged =
+              first.mode !== "full" && s.changeMarker !== null && known.changeMarker === s.changeMarker;
+            // No details any more (purged): what is stored stays as it is.
+            if ((unchanged && !failedBefore) || s.listed?.detailsAvailable === false) {
+              counters.seen++;
+              counters.skipped++;
+              done.add(s.externalId);
+            } else toFetch.push(s);
+            continue;
+          }
+          if (!s.listed) {
+            toFetch.push(s);
+            continue;
+          }
+          // New, or a summary row the list shows changed: the list's fields are stored at once.
+          if (!known || s.changeMarker === null || known.changeMarker !== s.changeMarker)
+            toList.push(s as ListedSummary & { listed: ListedOrder });
+          else if (!s.listed.detailsAvailable) {
+            counters.seen++;
             counters.skipped++;
-            done.add(s.externalId);
-          } else toFetch.push(s.externalId);
+          }
+          if (s.listed.detailsAvailable && (needsAction(s.listed) || failedBefore)) toFetch.push(s);
+          else if (!s.listed.detailsAvailable) done.add(s.externalId);
+          // The rest (history) is fetched after intake, within what the budget leaves.
         }
+        // A summary that does not fit the unified model is fetched whole instead.
+        const unfit = new Set(await storeSummaries(toList));
+        for (const s of toList) if (unfit.has(s.externalId) && !toFetch.includes(s)) toFetch.push(s);
         // Pages that carry whole orders need no fetch per order (eBay, Etsy, Amazon searchOrders).
         const given =
           page.shape === "orders" ? new Map(page.orders.map((o) => [o.externalId, o])) : undefined;
-        await fetchAndStore(toFetch, { value: page.checkpoint }, given);
+        // The list is in: progress starts from what is already done (unchanged orders), not from all.
+        await publishProgress("running");
+        // Orders that need action first, newest first: a short budget goes to them.
+        const ordered = toFetch.some((x) => x.listed) ? byPriority(toFetch) : toFetch;
+        await fetchAndStore(
+          ordered.map((s) => s.externalId),
+          { value: page.checkpoint },
+          given,
+        );
         checkpoint = page.checkpoint;
         if (page.done) break;
       }
       if (counters.total === null) counters.total = counters.seen;
     }
-    // Targets: the run's own (refresh, webhook, retry), any added while it ran, and orders named by
-    // push notifications that arrived meanwhile.
-    for (;;) {
-      const [flag] = await ctx.db
-        .update(syncRuns)
-        .set({ noticesPending: false })
-        .where(and(eq(syncRuns.id, runId), eq(syncRuns.noticesPending, true)))
-        .returning({ id: syncRuns.id });
-      if (flag && notices.style === "ping") {
-        const notice = await withRetry(() => notices.drain(actx));
-        const fresh = notice.externalOrderIds.filter((id) => !done.has(id));
-        if (fresh.length) {
-          const [cur] = await ctx.db
-            .select({ t: syncRuns.targetIds })
-            .from(syncRuns)
-            .where(eq(syncRuns.id, runId));
-          await ctx.db
-            .update(syncRuns)
-            .set({ targetIds: [...new Set([...(cur?.t ?? []), ...fresh])] })
-            .where(eq(syncRuns.id, runId));
-        }
-      }
-      const [r] = await ctx.db.select({ t: syncRuns.targetIds }).from(syncRuns).where(eq(syncRuns.id, runId));
-      const pending = (r?.t ?? []).filter((id) => !done.has(id));
-      if (pending.length === 0 && flag) continue;
-      if (pending.length === 0) break;
-      if (!walk) counters.total = (r?.t ?? []).length;
-      counters.seen += pending.length;
-      await fetchAndStore(pending, null);
-    }
+    await drainTargets();
+    // History: details of listed orders that need no action, newest first, within what the budget
+    // leaves after intake (never from the share kept for new orders); the rest waits for later runs.
+    if (walk) await fetchHistory();
     return await finish(counters.failed > 0 ? "completed_with_errors" : "completed", null);
   } catch (err) {
     if (err instanceof Deferred && opts.queue) {
@@ -484,11 +640,14 @@ async function runClaimed(ctx: AppContext, first: SyncRunRow, opts: RunOptions):
   } finally {
     // Calls leased but not made go back to the shared budget.
     await session.close().catch((err) => log.warn({ err }, "could not return unused API calls"));
+    await (history as AdapterSession | null)
+      ?.close()
+      .catch((err) => log.warn({ err }, "could not return unused API calls"));
   }
 
   async function finish(state: SyncRunRow["state"], raw: string | null): Promise<SyncRunRow> {
     const error = raw === null ? null : ctx.secrets.scrub(raw);
-    counters.apiCalls = baseCalls + budget.spent;
+    counters.apiCalls = baseCalls + budget.spent + (history?.budget.spent ?? 0);
     const at = now();
     const [row] = await ctx.db
       .update(syncRuns)

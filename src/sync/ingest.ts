@@ -155,6 +155,11 @@ async function publish(ctx: AppContext, src: IngestSource, batch: OrderInput[], 
   for (const r of results) {
     const o = byId.get(r.externalId);
     if (!o || r.outcome === "unchanged") continue;
+    if (r.refusedStatus)
+      ctx.logger.warn(
+        { orderId: r.orderId, number: o.number, kept: r.status, reported: o.rawStatus },
+        "the marketplace reported an older status: kept ours, the order is flagged for review",
+      );
     await ctx.events.publish(
       src.accountId,
       r.outcome === "created"

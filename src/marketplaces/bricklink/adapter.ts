@@ -1,9 +1,10 @@
 import { z } from "zod";
 import { unreadableSummaries } from "../entries.ts";
-import type { AdapterContext, MarketplaceAdapter } from "../types.ts";
+import type { AdapterContext, ListedOrder, MarketplaceAdapter } from "../types.ts";
 import { BrickLinkClient } from "./client.ts";
 import { bricklinkManifest } from "./manifest.ts";
-import { mapBrickLinkStatus, mapInventoryLot, mapOrder, mapSummary } from "./mapping.ts";
+import { mapBrickLinkStatus, mapInventoryLot, mapListedOrder, mapOrder, mapSummary } from "./mapping.ts";
+import type { BrickLinkOrderSummary } from "./types.ts";
 import { noticeFromNotifications } from "./webhooks.ts";
 
 /** BrickLink has no paging: one list call is the whole store; the cursor remembers the newest change. */
@@ -17,6 +18,15 @@ function client(ctx: AdapterContext): BrickLinkClient {
     tokenValue: ctx.secrets.tokenValue ?? "",
     tokenSecret: ctx.secrets.tokenSecret ?? "",
   });
+}
+
+/** The list entry's summary row; an entry that does not map is fetched whole instead. */
+function listedOrNot(o: BrickLinkOrderSummary): { listed?: ListedOrder } {
+  try {
+    return { listed: mapListedOrder(o) };
+  } catch {
+    return {};
+  }
 }
 
 export const bricklinkAdapter: MarketplaceAdapter<BrickLinkCheckpoint> = {
@@ -37,7 +47,7 @@ export const bricklinkAdapter: MarketplaceAdapter<BrickLinkCheckpoint> = {
       const byId = new Map([...open.ok, ...filed.ok].map((o) => [o.order_id, o]));
       const read = [...byId.values()]
         .sort((a, b) => a.date_status_changed.localeCompare(b.date_status_changed))
-        .map(mapSummary);
+        .map((o) => ({ ...mapSummary(o), ...listedOrNot(o) }));
       const newest = read.at(-1)?.changeMarker ?? null;
       const summaries = [
         ...read,
@@ -60,6 +70,8 @@ export const bricklinkAdapter: MarketplaceAdapter<BrickLinkCheckpoint> = {
       return mapOrder(order, items);
     },
     mapStatus: (raw) => mapBrickLinkStatus(raw),
+    // One list call (two with filed orders); an order is its detail and its items.
+    cost: { listCalls: (req) => (req.includeArchived ? 2 : 1), perOrder: 2 },
   },
   notices: {
     style: "ping",

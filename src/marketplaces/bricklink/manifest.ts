@@ -1,5 +1,17 @@
 import type { MarketplaceManifest } from "../types.ts";
 
+/** BrickLink's one-letter item type codes, as its image addresses use them. */
+const BRICKLINK_IMAGE_TYPES: Record<string, string> = {
+  part: "P",
+  set: "S",
+  minifig: "M",
+  book: "B",
+  gear: "G",
+  catalog: "C",
+  instruction: "I",
+  original_box: "O",
+};
+
 export const bricklinkManifest: MarketplaceManifest = {
   id: "bricklink",
   displayName: "BrickLink",
@@ -56,4 +68,15 @@ export const bricklinkManifest: MarketplaceManifest = {
   settableStatuses: ["PROCESSING", "READY", "PAID", "PACKED", "SHIPPED", "COMPLETED"],
   shippedStatus: "SHIPPED",
   orderUrl: (id) => `https://www.bricklink.com/orderDetail.asp?ID=${id}`,
+  // BrickLink's catalogue images: /ItemImage/<type letter>N/<colour>/<item no>.png (colour 0 where the
+  // type has none); the order items carry no image field, the address is built from type, number, colour.
+  itemImage: {
+    origins: ["https://img.bricklink.com"],
+    url: (line) => {
+      const letter = BRICKLINK_IMAGE_TYPES[line.itemType];
+      if (!letter || !line.itemNo) return null;
+      const colour = letter === "P" || letter === "G" ? (line.colorId ?? "0") : "0";
+      return `https://img.bricklink.com/ItemImage/${letter}N/${encodeURIComponent(colour)}/${encodeURIComponent(line.itemNo)}.png`;
+    },
+  },
 };

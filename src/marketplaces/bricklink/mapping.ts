@@ -1,7 +1,9 @@
+import { formatAddressLines } from "../../core/address.ts";
 import { MarketplaceError } from "../../core/errors.ts";
 import { parseDecimal } from "../../core/money.ts";
 import {
   type Address,
+  type ChargeInput,
   type ItemType,
   type OrderInput,
   type OrderLineInput,
@@ -9,7 +11,7 @@ import {
   unifiedOrderProblem,
 } from "../../core/order.ts";
 import { type PaymentStatus, statusMapper } from "../../core/status.ts";
-import type { MarketplaceLot } from "../types.ts";
+import type { ListedOrder, MarketplaceLot } from "../types.ts";
 import type {
   BrickLinkInventory,
   BrickLinkOrder,
@@ -135,29 +137,113 @@ export function mapSummary(s: BrickLinkOrderSummary): OrderSummary {
   };
 }
 
+/**
+ * The summary row of a listed order (number, buyer, date, status, total), stored before its details.
+ * A PURGED order has no items any more: its details are never fetched.
+ */
+export function mapListedOrder(s: BrickLinkOrderSummary): ListedOrder {
+  const currency = (s.cost.currency_code ?? "").trim().toUpperCase();
+  if (!/^[A-Z]{3}$/.test(currency))
+    throw contract("cost.currency_code", `is not a currency: ${JSON.stringify(s.cost.currency_code)}`);
+  const orderedAt = date(s.date_ordered, "date_ordered");
+  if (!orderedAt) throw contract("date_ordered", "is missing: the order has no time");
+  const rawPayment = s.payment?.status ?? null;
+  return {
+    number: `BL-${s.order_id}`,
+    rawStatus: s.status,
+    status: mapBrickLinkStatus(s.status),
+    rawPaymentStatus: rawPayment,
+    paymentStatus: rawPayment ? (PAYMENT[rawPayment.toLowerCase()] ?? "unknown") : "unknown",
+    buyerName: decodeEntities(s.buyer_name),
+    buyerUsername: decodeEntities(s.buyer_name),
+    orderedAt,
+    statusChangedAt: date(s.date_status_changed, "date_status_changed"),
+    currency,
+    subtotal: amount(s.cost.subtotal, "cost.subtotal"),
+    grandTotal: amount(s.cost.grand_total, "cost.grand_total"),
+    lotCount: s.unique_count ?? null,
+    itemCount: s.total_count ?? null,
+    archived: Boolean(s.is_filed),
+    url: `https://www.bricklink.com/orderDetail.asp?ID=${s.order_id}`,
+    detailsAvailable: s.status.trim().toUpperCase() !== "PURGED",
+  };
+}
+
 function mapAddress(o: BrickLinkOrder): Address | null {
   const a = o.shipping?.address;
   if (!a) return null;
   const name =
     decodeEntities(a.name?.full ?? [a.name?.first, a.name?.last].filter(Boolean).join(" ")) || null;
-  const parts = [a.address1, a.address2, [a.postal_code, a.city].filter(Boolean).join(" "), a.state]
-    .filter(Boolean)
-    .map((p) => decodeEntities(p!));
-  const full =
-    decodeEntities(a.full) || [name, ...parts, countryCode(a.country_code)].filter(Boolean).join("\n");
-  return {
+  const address: Address = {
     name,
     company: null,
-    line1: decodeEntities(a.address1),
-    line2: decodeEntities(a.address2),
+    line1: decodeEntities(a.address1) || null,
+    line2: decodeEntities(a.address2) || null,
     line3: null,
-    city: decodeEntities(a.city),
-    region: decodeEntities(a.state),
-    postalCode: a.postal_code ?? null,
+    city: decodeEntities(a.city) || null,
+    region: decodeEntities(a.state) || null,
+    postalCode: a.postal_code?.trim() || null,
     countryCode: countryCode(a.country_code),
     phone: a.phone_number ?? null,
-    full,
+    full: "",
   };
+  // `full` is often the only address BrickLink gives, and it leaves out the country: it stays as
+  // given (the documents add the country line); parts alone are written in the country's order.
+  const full = decodeEntities(a.full) || formatAddressLines(address).join("\n");
+  return { ...address, full };
+}
+
+const rate = (r: string | undefined) => {
+  const n = r ? Number(r) : 0;
+  return Number.isFinite(n) && n !== 0 ? ` ${String(n)} %` : "";
+};
+
+/**
+ * Every component BrickLink itemises between the items and the grand total. Whether VAT and sales
+ * tax are inside the prices or added on top is read from BrickLink's own figures (its documented
+ * example carries 19 % VAT inside a grand total of subtotal + shipping).
+ */
+export function mapCharges(c: BrickLinkOrder["cost"]): ChargeInput[] {
+  const charges: ChargeInput[] = [
+    { kind: "shipping", label: "Shipping", amount: amount(c.shipping, "cost.shipping") },
+  ];
+  const add = (kind: ChargeInput["kind"], label: string, value: number) => {
+    if (value !== 0) charges.push({ kind, label, amount: value });
+  };
+  add("insurance", "Insurance", amount(c.insurance, "cost.insurance"));
+  add("fee", "Additional charge 1", amount(c.etc1, "cost.etc1"));
+  add("fee", "Additional charge 2", amount(c.etc2, "cost.etc2"));
+  add("credit", "Credit", -amount(c.credit, "cost.credit"));
+  add("coupon", "Coupon", -amount(c.coupon, "cost.coupon"));
+  const vat = amount(c.vat_amount, "cost.vat_amount");
+  const salesTax = amount(c.salesTax_collected_by_BL, "cost.salesTax_collected_by_BL");
+  const base = sum("cost", amount(c.subtotal, "cost.subtotal"), ...charges.map((x) => x.amount));
+  const grand = amount(c.grand_total, "cost.grand_total");
+  // The first reading under which BrickLink's figures add up; else VAT inside, sales tax on top.
+  const readings: [vatAdded: boolean, taxAdded: boolean][] = [
+    [false, true],
+    [true, true],
+    [false, false],
+    [true, false],
+  ];
+  const [vatAdded, taxAdded] = readings.find(
+    ([v, t]) => base + (v ? vat : 0) + (t ? salesTax : 0) === grand,
+  ) ?? [false, true];
+  if (vat !== 0)
+    charges.push({
+      kind: "tax",
+      label: vatAdded ? `VAT${rate(c.vat_rate)}` : `VAT${rate(c.vat_rate)} included`,
+      amount: vat,
+      included: !vatAdded,
+    });
+  if (salesTax !== 0)
+    charges.push({
+      kind: "tax",
+      label: taxAdded ? "Sales tax collected by BrickLink" : "Sales tax collected by BrickLink, included",
+      amount: salesTax,
+      included: !taxAdded,
+    });
+  return charges;
 }
 
 export function mapItems(batches: BrickLinkOrderItem[][]): OrderLineInput[] {
@@ -244,6 +330,7 @@ export function mapOrder(o: BrickLinkOrder, items: BrickLinkOrderItem[][]): Orde
       fees: sum("cost.etc1", amount(c.etc1, "cost.etc1"), amount(c.etc2, "cost.etc2")),
       credits: sum("cost.credit", amount(c.credit, "cost.credit"), amount(c.coupon, "cost.coupon")),
       grandTotal: amount(c.grand_total, "cost.grand_total"),
+      charges: mapCharges(c),
     },
     shippingMethod: decodeEntities(o.shipping?.method),
     trackingNumbers: o.shipping?.tracking_no ? [o.shipping.tracking_no] : [],

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { MarketplaceError } from "../../core/errors.ts";
 import { type UnreadableEntry, unreadableSummaries } from "../entries.ts";
-import type { AdapterContext, MarketplaceAdapter } from "../types.ts";
+import type { AdapterContext, ListedOrder, MarketplaceAdapter } from "../types.ts";
 import { BrickOwlClient, LIST_LIMIT } from "./client.ts";
 import { brickowlManifest } from "./manifest.ts";
 import {
@@ -9,6 +9,7 @@ import {
   brickOwlStatusId,
   mapBrickOwlStatus,
   mapInventoryLot,
+  mapListedOrder,
   mapOrder,
   mapSummary,
 } from "./mapping.ts";
@@ -79,6 +80,15 @@ async function listAll(
   return { list: [...byId.values()], unreadable: [...unreadable.values()] };
 }
 
+/** The list entry's summary row; an entry that does not map is fetched whole instead. */
+function listedOrNot(e: BrickOwlOrderListEntry): { listed?: ListedOrder } {
+  try {
+    return { listed: mapListedOrder(e) };
+  } catch {
+    return {};
+  }
+}
+
 export const brickowlAdapter: MarketplaceAdapter<BrickOwlCheckpoint> = {
   manifest: brickowlManifest,
   async testConnection(ctx) {
@@ -121,7 +131,10 @@ export const brickowlAdapter: MarketplaceAdapter<BrickOwlCheckpoint> = {
       }
       return {
         shape: "summaries",
-        summaries: [...list.map(mapSummary), ...unreadableSummaries(ctx, "BrickOwl", unreadable)],
+        summaries: [
+          ...list.map((e) => ({ ...mapSummary(e), ...listedOrNot(e) })),
+          ...unreadableSummaries(ctx, "BrickOwl", unreadable),
+        ],
         checkpoint: { newestOrderTime: newest, oldestOpenOrderTime: oldestOpen },
         done: true,
         total: list.length,
@@ -136,6 +149,11 @@ export const brickowlAdapter: MarketplaceAdapter<BrickOwlCheckpoint> = {
     mapStatus: (raw) => {
       const id = brickOwlStatusId(raw);
       return mapBrickOwlStatus(id === null ? raw : String(id));
+    },
+    // One listing (and one per status when it comes back full); an order is two calls.
+    cost: {
+      listCalls: (req) => (req.orders >= LIST_LIMIT ? 1 + Object.keys(BRICKOWL_STATUSES).length : 1),
+      perOrder: 2,
     },
   },
   notices: brickowlNotices,

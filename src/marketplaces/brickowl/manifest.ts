@@ -59,6 +59,14 @@ export const brickowlManifest: MarketplaceManifest = {
     "7": "On Hold",
   },
   orderUrl: (id) => `https://www.brickowl.com/mystore/orders/history/${id}`,
+  // BrickOwl sends each order item's picture (`image_small`, kept as the line's `extra.image`).
+  itemImage: {
+    origins: ["https://img.brickowl.com"],
+    url: (line) => {
+      const image = line.extra.image;
+      return typeof image === "string" && image.startsWith("https://img.brickowl.com/") ? image : null;
+    },
+  },
   // order/notify calls http://<registered ip>:42500/brick_owl_order_notify?order_id=…&store_id=…
   noticeListener: {
     path: "/brick_owl_order_notify",

@@ -1,7 +1,9 @@
+import { formatAddressLines } from "../../core/address.ts";
 import { MarketplaceError } from "../../core/errors.ts";
 import { parseDecimal } from "../../core/money.ts";
 import {
   type Address,
+  type ChargeInput,
   type ItemType,
   type OrderInput,
   type OrderLineInput,
@@ -9,7 +11,7 @@ import {
   unifiedOrderProblem,
 } from "../../core/order.ts";
 import { type PaymentStatus, statusMapper } from "../../core/status.ts";
-import type { MarketplaceLot } from "../types.ts";
+import type { ListedOrder, MarketplaceLot } from "../types.ts";
 import type {
   BrickOwlInventoryLot,
   BrickOwlOrder,
@@ -129,6 +131,38 @@ export function mapSummary(e: BrickOwlOrderListEntry): OrderSummary {
   };
 }
 
+/**
+ * The summary row of a listed order, stored before its details: the list has number, date, status,
+ * total and counts (no buyer: that comes with the details).
+ */
+export function mapListedOrder(e: BrickOwlOrderListEntry): ListedOrder {
+  const placed = unixTime(e.order_date, "order_date");
+  if (!placed) throw contract("order_date", "is missing: the order has no time");
+  const currency = (e.base_currency ?? "").trim().toUpperCase();
+  if (!/^[A-Z]{3}$/.test(currency))
+    throw contract("base_currency", `is not a currency: ${JSON.stringify(e.base_currency)}`);
+  const count = (v: string | null | undefined) => (v && /^\d+$/.test(v.trim()) ? Number(v.trim()) : null);
+  return {
+    number: `BO-${e.order_id}`,
+    rawStatus: statusName(e.status_id, e.status),
+    status: mapBrickOwlStatus(String(e.status_id)),
+    rawPaymentStatus: null,
+    paymentStatus: paymentStatus(e.status_id),
+    buyerName: null,
+    buyerUsername: null,
+    orderedAt: placed,
+    statusChangedAt: null,
+    currency,
+    subtotal: null,
+    grandTotal: amount(e.base_order_total, "base_order_total"),
+    lotCount: count(e.total_lots),
+    itemCount: count(e.total_quantity),
+    archived: false,
+    url: `https://www.brickowl.com/mystore/orders/history/${e.order_id}`,
+    detailsAvailable: true,
+  };
+}
+
 const ITEM_TYPES: Record<string, ItemType> = {
   part: "part",
   set: "set",
@@ -237,16 +271,7 @@ function mapAddress(o: BrickOwlOrder): Address | null {
   const line2 = o.ship_street_2?.trim() || null;
   const region = o.ship_region?.trim() || null;
   const postalCode = o.ship_post_code?.trim() || null;
-  const full = [
-    name,
-    line1,
-    line2,
-    [city, region, postalCode].filter(Boolean).join(" "),
-    o.ship_country?.trim() || countryCode,
-  ]
-    .filter(Boolean)
-    .join("\n");
-  return {
+  const address: Address = {
     name,
     company: null,
     line1,
@@ -257,8 +282,40 @@ function mapAddress(o: BrickOwlOrder): Address | null {
     postalCode,
     countryCode,
     phone: o.ship_phone?.trim() || null,
-    full,
+    full: "",
   };
+  // The full text in the destination's order ("10115 Berlin", "Portland, IN 00000"), country last.
+  const lines = formatAddressLines(address, { fromCountry: null });
+  const country = o.ship_country?.trim();
+  if (country && !countryCode) lines.push(country);
+  return { ...address, full: lines.join("\n") };
+}
+
+const rateText = (r: string | number | null | undefined) => {
+  const n = Number(r ?? 0);
+  return Number.isFinite(n) && n !== 0 ? ` ${String(n)} %` : "";
+};
+
+/**
+ * The components BrickOwl itemises: shipping, coupon, tax. Whether the tax was added or is inside
+ * the prices is read from BrickOwl's own figures; what still does not add up (BrickOwl rounds the
+ * subtotal and the total each on its own) is left for the breakdown to show as rounding.
+ */
+export function mapCharges(o: BrickOwlOrder): ChargeInput[] {
+  const sub = amount(o.sub_total, "sub_total");
+  const ship = amount(o.ship_total, "ship_total");
+  const coupon = amount(o.coupon_discount, "coupon_discount");
+  const tax = amount(o.tax_amount, "tax_amount");
+  const total = amount(o.base_order_total, "base_order_total");
+  const charges: ChargeInput[] = [{ kind: "shipping", label: "Shipping", amount: ship }];
+  if (coupon !== 0) charges.push({ kind: "coupon", label: "Coupon", amount: -Math.abs(coupon) });
+  if (tax !== 0) {
+    const before = sub + ship - Math.abs(coupon);
+    const included = before === total && before + tax !== total;
+    const label = `Tax${rateText(o.tax_rate)}`;
+    charges.push({ kind: "tax", label: included ? `${label} included` : label, amount: tax, included });
+  }
+  return charges;
 }
 
 /** A full BrickOwl order (order/view + order/items) in the unified model. Pure and total. */
@@ -300,6 +357,7 @@ export function mapOrder(o: BrickOwlOrder, items: BrickOwlOrderItem[]): OrderInp
       fees: 0,
       credits: amount(o.coupon_discount, "coupon_discount"),
       grandTotal: amount(o.base_order_total, "base_order_total"),
+      charges: mapCharges(o),
     },
     shippingMethod: o.ship_method_name?.trim() || null,
     trackingNumbers: tracking ? [tracking] : [],

@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
+import { readSimulatorState, writeSimulatorState } from "../../simulator.ts";
 import { rfc3986 } from "../client.ts";
 import type { BrickLinkInventory } from "../types.ts";
 import {
@@ -43,6 +44,17 @@ export interface SimulatorOptions extends SeedOptions {
   dailyLimit?: number;
   /** Where to POST (with an empty body) when an order changes. */
   callbackUrl?: string | null;
+  /** Where the store is kept between starts: loaded when it exists, written before each change is answered. */
+  stateFile?: string | null;
+}
+
+/** What a kept store holds: orders, lots and what is still to be announced (not the calls, nonces or faults). */
+interface KeptStore {
+  orders: [number, SimOrder][];
+  inventory: [number, BrickLinkInventory][];
+  nextId: number;
+  notifications: { event_type: string; resource_id: number; timestamp: string }[];
+  statusChanges: { orderId: number; from: string; to: string }[];
 }
 
 export const DEFAULT_CREDENTIALS: SimCredentials = {
@@ -79,12 +91,13 @@ function parseAuthHeader(h: string | undefined): Record<string, string> | null {
  */
 export async function startBrickLinkSimulator(opts: SimulatorOptions = {}) {
   const creds: SimCredentials = { ...DEFAULT_CREDENTIALS, ...opts.credentials };
-  const seeded = seedStore(opts);
+  const kept = opts.stateFile ? readSimulatorState<KeptStore>(opts.stateFile, "bricklink") : null;
+  const seeded = kept ? null : seedStore(opts);
   const state = {
-    orders: seeded.orders as Map<number, SimOrder>,
-    inventory: seeded.inventory as Map<number, BrickLinkInventory>,
-    nextId: seeded.nextId,
-    notifications: [] as { event_type: string; resource_id: number; timestamp: string }[],
+    orders: (kept ? new Map(kept.orders) : seeded!.orders) as Map<number, SimOrder>,
+    inventory: (kept ? new Map(kept.inventory) : seeded!.inventory) as Map<number, BrickLinkInventory>,
+    nextId: kept?.nextId ?? seeded!.nextId,
+    notifications: (kept?.notifications ?? []) as KeptStore["notifications"],
     nonces: new Set<string>(),
     faults: [] as { kind: SimFault; count: number; delayMs: number; path?: string }[],
     faultRate: 0 as number,
@@ -97,11 +110,25 @@ export async function startBrickLinkSimulator(opts: SimulatorOptions = {}) {
     allowedIp: opts.allowedIp ?? { ip: "0.0.0.0", mask: "0.0.0.0" },
     callbackUrl: opts.callbackUrl ?? null,
     /** Every status change the seller made through the API, in order. */
-    statusChanges: [] as { orderId: number; from: string; to: string }[],
+    statusChanges: (kept?.statusChanges ?? []) as { orderId: number; from: string; to: string }[],
     now: () => new Date(),
   };
   const rnd = prng((opts.seed ?? 1) + 7);
   const build = makeOrderBuilder(rnd, [...state.inventory.values()]);
+
+  /** Keeps the store in its file (when it has one), before the change is answered. */
+  function save(): void {
+    if (!opts.stateFile) return;
+    const store: KeptStore = {
+      orders: [...state.orders],
+      inventory: [...state.inventory],
+      nextId: state.nextId,
+      notifications: state.notifications,
+      statusChanges: state.statusChanges,
+    };
+    writeSimulatorState(opts.stateFile, "bricklink", store);
+  }
+  save();
 
   const app = Fastify({ logger: false, forceCloseConnections: true });
   app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
@@ -209,6 +236,8 @@ export async function startBrickLinkSimulator(opts: SimulatorOptions = {}) {
   });
   // The work was done; the answer is lost on its way (the connection drops, or nothing ever comes).
   app.addHook("onSend", async (req, reply, payload) => {
+    // Writes (and the notification drain) change the store: it is kept before the answer leaves.
+    if (req.method !== "GET" || req.url.includes("/notifications")) save();
     const cut = (req as unknown as { cut?: SimFault }).cut;
     if (cut === "hang_after_apply") return new Promise(() => {});
     if (cut === "drop_after_apply") reply.raw.destroy();
@@ -364,6 +393,7 @@ export async function startBrickLinkSimulator(opts: SimulatorOptions = {}) {
       state.orders.set(id, sim);
       takeFromStock(sim.batches.flat());
       notify(id);
+      save();
       return id;
     },
     setStatus(id: number, status: string): void {
@@ -374,6 +404,7 @@ export async function startBrickLinkSimulator(opts: SimulatorOptions = {}) {
         new Date(Math.max(state.now().getTime(), Date.parse(o.order.date_status_changed) + 1)),
       );
       notify(id);
+      save();
     },
     /** The buyer added items: a new batch, status UPDATED. */
     addBatch(id: number, lines = 1): void {

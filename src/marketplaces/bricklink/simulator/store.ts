@@ -64,6 +64,18 @@ const BUYERS: [string, string, string][] = [
   ["chen", "Chen Wei", "US"],
   ["kelly", "Kelly O'Neil", "IE"],
 ];
+/** The city line of a free-text address in each buyer's country, as a buyer there writes it. */
+const CITY_LINE: Record<string, string> = {
+  GB: "London SW1A 1AA",
+  DE: "10115 Berlin",
+  FR: "69002 Lyon",
+  PL: "00-001 Warszawa",
+  ES: "28013 Madrid",
+  DK: "1050 København K",
+  BG: "1000 Sofia",
+  US: "Portland, OR 97201",
+  IE: "Dublin D02 X285",
+};
 const PARTS: [string, string, string][] = [
   ["3001", "Brick 2 x 4", "PART"],
   ["3003", "Brick 2 x 2", "PART"],
@@ -192,9 +204,7 @@ export function makeOrderBuilder(rnd: () => number, lots: BrickLinkInventory[]) 
         method_id: 17862,
         address: {
           name: { full: htmlEncode(fullName) },
-          full: htmlEncode(
-            `${fullName}\n12 Orchard Road\n${country === "GB" ? "London SW1A 1AA" : "10115 Berlin"}`,
-          ),
+          full: htmlEncode(`${fullName}\n12 Orchard Road\n${CITY_LINE[country] ?? "10115 Berlin"}`),
           country_code: country === "GB" ? "UK" : country,
         },
       },

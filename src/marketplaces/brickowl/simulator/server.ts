@@ -1,5 +1,6 @@
 import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
 import { prng } from "../../bricklink/simulator/store.ts";
+import { readSimulatorState, writeSimulatorState } from "../../simulator.ts";
 import { BRICKOWL_STATUSES, brickOwlStatusId } from "../mapping.ts";
 import { type Json, retotal, type SeedOptions, type SimOrder, seedStore, ukIso, unix } from "./store.ts";
 
@@ -27,6 +28,16 @@ export interface BrickOwlSimulatorOptions extends SeedOptions {
   badKeyStatus?: number;
   /** Port the order/notify call-out goes to (42500 on BrickOwl). */
   notifyPort?: number;
+  /** Where the store is kept between starts: loaded when it exists, written before each change is answered. */
+  stateFile?: string | null;
+}
+
+/** What a kept store holds: orders and lots (not the calls, limits or faults). */
+interface KeptStore {
+  orders: [string, SimOrder][];
+  inventory: [string, Json][];
+  nextId: number;
+  nextLot: number;
 }
 
 export const DEFAULT_API_KEY = "SIMBRICKOWLKEY00000000000000000001";
@@ -42,12 +53,13 @@ const CLOUDFLARE_503 =
  */
 export async function startBrickOwlSimulator(opts: BrickOwlSimulatorOptions = {}) {
   const seeded = seedStore(opts);
+  const kept = opts.stateFile ? readSimulatorState<KeptStore>(opts.stateFile, "brickowl") : null;
   const state = {
     apiKey: opts.apiKey ?? DEFAULT_API_KEY,
-    orders: seeded.orders,
-    inventory: seeded.inventory,
-    nextId: seeded.nextId,
-    nextLot: seeded.nextLot,
+    orders: kept ? new Map(kept.orders) : seeded.orders,
+    inventory: kept ? new Map(kept.inventory) : seeded.inventory,
+    nextId: kept?.nextId ?? seeded.nextId,
+    nextLot: kept?.nextLot ?? seeded.nextLot,
     storeId: seeded.storeId,
     notifyIp: null as string | null,
     notifyPort: opts.notifyPort ?? 42_500,
@@ -66,6 +78,19 @@ export async function startBrickOwlSimulator(opts: BrickOwlSimulatorOptions = {}
   };
   const rnd = prng((opts.seed ?? 1) + 303);
   const build = seeded.build;
+
+  /** Keeps the store in its file (when it has one), before the change is answered. */
+  function save(): void {
+    if (!opts.stateFile) return;
+    const store: KeptStore = {
+      orders: [...state.orders],
+      inventory: [...state.inventory],
+      nextId: state.nextId,
+      nextLot: state.nextLot,
+    };
+    writeSimulatorState(opts.stateFile, "brickowl", store);
+  }
+  save();
 
   const app = Fastify({ logger: false, forceCloseConnections: true });
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_req, body, done) =>
@@ -89,6 +114,11 @@ export async function startBrickOwlSimulator(opts: BrickOwlSimulatorOptions = {}
     fetch(url).catch(() => {});
   }
 
+  // Writes change the store: it is kept before the answer leaves.
+  app.addHook("onSend", async (req, _reply, payload) => {
+    if (req.method !== "GET") save();
+    return payload;
+  });
   app.addHook("preHandler", async (req, reply) => {
     if (req.url.startsWith("/_sim")) return;
     state.calls.total++;
@@ -356,6 +386,7 @@ export async function startBrickOwlSimulator(opts: BrickOwlSimulatorOptions = {}
         const lot = state.inventory.get(String(it.lot_id));
         if (lot) lot.qty = String(Math.max(0, Number(lot.qty) - Number(it.ordered_quantity)));
       }
+      save();
       notify(String(id));
       return String(id);
     },
@@ -363,6 +394,7 @@ export async function startBrickOwlSimulator(opts: BrickOwlSimulatorOptions = {}
       const o = state.orders.get(orderId);
       if (!o) throw new Error(`no simulated BrickOwl order ${orderId}`);
       setStatus(o, statusId);
+      save();
     },
     /** The seller edits an order: one line's quantity goes up, totals follow. */
     editOrder(orderId: string): void {
@@ -371,6 +403,7 @@ export async function startBrickOwlSimulator(opts: BrickOwlSimulatorOptions = {}
       const it = o.items[0]!;
       it.ordered_quantity = String(Number(it.ordered_quantity) + 1);
       retotal(o);
+      save();
     },
     fault(kind: SimFault, count = 1, o: { delayMs?: number; path?: string } = {}): void {
       state.faults.push({ kind, count, delayMs: o.delayMs ?? 2_000, ...(o.path ? { path: o.path } : {}) });
