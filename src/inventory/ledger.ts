@@ -98,46 +98,71 @@ export async function queueStockPush(
   let queued = 0;
   for (const { listing, marketplace } of targets) {
     if (input.exceptMarketplace && marketplace === input.exceptMarketplace) continue;
-    const [waiting] = await tx
-      .select({ id: outbox.id, payload: outbox.payload })
-      .from(outbox)
-      .where(
-        and(
-          eq(outbox.accountId, input.accountId),
-          eq(outbox.kind, STOCK_KIND),
-          eq(outbox.status, "pending"),
-          eq(outbox.connectionId, listing.connectionId),
-          sql`(${outbox.payload}->>'listingId') = ${String(listing.id)}`,
-          sql`coalesce((${outbox.payload}->>'ambiguous')::boolean, false) = false`,
-        ),
-      )
-      .for("update")
-      .limit(1);
-    if (waiting) {
-      const p = waiting.payload as StockPushPayload;
-      await tx
-        .update(outbox)
-        .set({ payload: { ...p, delta: p.delta + input.delta } })
-        .where(eq(outbox.id, waiting.id));
-    } else {
-      const payload: StockPushPayload = {
-        listingId: listing.id,
-        marketplace,
-        externalId: listing.externalId,
-        delta: input.delta,
-      };
-      await tx.insert(outbox).values({
-        accountId: input.accountId,
-        connectionId: listing.connectionId,
-        kind: STOCK_KIND,
-        payload,
-        idempotencyKey: `stock:${listing.id}:${randomUUID()}`,
-        priority: STOCK_PRIORITY,
-        lotId: input.lotId,
-        nextAttemptAt: input.at,
-      });
-    }
+    await queueListingPush(tx, {
+      accountId: input.accountId,
+      listing,
+      marketplace,
+      delta: input.delta,
+      at: input.at,
+    });
     queued++;
   }
   return queued;
+}
+
+/**
+ * Queues a quantity change for one listing, in the caller's transaction; a push already waiting for
+ * it (and not in doubt after a lost answer) carries the sum.
+ */
+export async function queueListingPush(
+  tx: Tx,
+  input: {
+    accountId: number;
+    listing: typeof listings.$inferSelect;
+    marketplace: string;
+    delta: number;
+    at: Date;
+  },
+): Promise<void> {
+  const { listing, marketplace } = input;
+  if (input.delta === 0) return;
+  const [waiting] = await tx
+    .select({ id: outbox.id, payload: outbox.payload })
+    .from(outbox)
+    .where(
+      and(
+        eq(outbox.accountId, input.accountId),
+        eq(outbox.kind, STOCK_KIND),
+        eq(outbox.status, "pending"),
+        eq(outbox.connectionId, listing.connectionId),
+        sql`(${outbox.payload}->>'listingId') = ${String(listing.id)}`,
+        sql`coalesce((${outbox.payload}->>'ambiguous')::boolean, false) = false`,
+      ),
+    )
+    .for("update")
+    .limit(1);
+  if (waiting) {
+    const p = waiting.payload as StockPushPayload;
+    await tx
+      .update(outbox)
+      .set({ payload: { ...p, delta: p.delta + input.delta } })
+      .where(eq(outbox.id, waiting.id));
+  } else {
+    const payload: StockPushPayload = {
+      listingId: listing.id,
+      marketplace,
+      externalId: listing.externalId,
+      delta: input.delta,
+    };
+    await tx.insert(outbox).values({
+      accountId: input.accountId,
+      connectionId: listing.connectionId,
+      kind: STOCK_KIND,
+      payload,
+      idempotencyKey: `stock:${listing.id}:${randomUUID()}`,
+      priority: STOCK_PRIORITY,
+      lotId: listing.lotId,
+      nextAttemptAt: input.at,
+    });
+  }
 }

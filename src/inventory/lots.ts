@@ -1,4 +1,4 @@
-import { and, asc, eq, ilike, inArray, or, sql } from "drizzle-orm";
+import { and, asc, eq, ilike, inArray, isNotNull, max, or, sql } from "drizzle-orm";
 import type { AppContext } from "../context.ts";
 import { AppError, badRequest, notFound } from "../core/errors.ts";
 import { bulkInsert } from "../db/bulk.ts";
@@ -63,8 +63,13 @@ export async function importInventory(
   connectionId: number,
 ): Promise<ImportResult> {
   return withStockSession(ctx, accountId, connectionId, async ({ adapter, stock, actx, conn }) => {
-    const remote: MarketplaceLot[] = await stock.fetchInventory(actx);
     const isTruth = adapter.manifest.capabilities.stockSource === "truth";
+    // Every order stored (or placed) before the store's quantities are read is already in them:
+    // history for the lots taken from them, never taken off again.
+    const takenAt = ctx.clock.now();
+    const [newest] = await ctx.db.select({ id: max(orders.id) }).from(orders);
+    const takenAfterOrder = Number(newest?.id ?? 0);
+    const remote: MarketplaceLot[] = await stock.fetchInventory(actx);
     const truth = truthMarketplaces();
     const res: ImportResult = {
       marketplace: conn.marketplace,
@@ -143,6 +148,8 @@ export async function importInventory(
               quantitySeen: r.quantity,
               priceSeen: r.price,
               syncedAt: now,
+              stockBaselineAt: takenAt,
+              stockBaselineOrderId: takenAfterOrder,
             })),
           );
           await bulkInsert(
@@ -361,10 +368,11 @@ export async function getLot(ctx: AppContext, accountId: number, lotId: number) 
 export async function listLots(
   ctx: AppContext,
   accountId: number,
-  q: { search?: string; limit?: number; offset?: number },
+  q: { search?: string; flagged?: boolean; limit?: number; offset?: number },
 ) {
   const where = and(
     eq(inventoryLots.accountId, accountId),
+    q.flagged ? isNotNull(inventoryLots.flaggedAt) : undefined,
     q.search
       ? or(
           ilike(inventoryLots.itemNo, `${q.search}%`),

@@ -1,22 +1,29 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, isNull, max, ne, sql } from "drizzle-orm";
 import type { AppContext } from "../context.ts";
 import { badRequest, notFound } from "../core/errors.ts";
-import { connections, inventoryLedger, inventoryLots, listings, outbox } from "../db/schema.ts";
+import type { Tx } from "../db/connection.ts";
+import { connections, inventoryLedger, inventoryLots, listings, orders, outbox } from "../db/schema.ts";
 import type { JobQueue } from "../jobs/queue.ts";
 import { getAdapter } from "../marketplaces/registry.ts";
 import type { MarketplaceLot } from "../marketplaces/types.ts";
 import { requestSync } from "../sync/engine.ts";
 import { requestDispatch } from "../sync/outbox.ts";
-import { openAdapter } from "../sync/session.ts";
-import { queueStockPush, type StockPushPayload, writeLedger } from "./ledger.ts";
+import { openAdapter, withAdapter } from "../sync/session.ts";
+import { queueListingPush, queueStockPush, type StockPushPayload, writeLedger } from "./ledger.ts";
 import { truthMarketplaces } from "./truth.ts";
 
 export interface ReconcileResult {
   checked: number;
   /** Lots where BrickLink's quantity won (a "reconcile" ledger row each). */
   adopted: { lotId: number; externalId: string; was: number; now: number }[];
-  /** Lots a pending push explains: left alone. */
+  /** Lots a change still on its way explains (or that moved while the reconcile ran): left alone. */
   explained: number;
+  /** Linked lots on the other marketplaces sent what brings them to BrickLink's quantity. */
+  aligned: { lotId: number; marketplace: string; externalId: string; was: number; now: number }[];
+  /** Lots nothing explains: nothing was pushed for them; the reason stays on the lot until it is in step. */
+  flagged: { lotId: number; marketplace: string; externalId: string; reason: string }[];
+  /** Linked marketplaces whose inventory could not be read (their lots were left as they are). */
+  unread: { connectionId: number; name: string; error: string }[];
   proposals: {
     create: { externalId: string; itemNo: string | null; colorName: string | null; quantity: number }[];
     delete: { lotId: number; externalId: string; itemNo: string | null; quantity: number }[];
@@ -41,11 +48,23 @@ async function syncFirst(ctx: AppContext, queue: JobQueue, accountId: number, co
   }
 }
 
+/** One linked marketplace's lots as read for this reconcile. */
+interface OtherStore {
+  conn: typeof connections.$inferSelect;
+  name: string;
+  remote: Map<string, MarketplaceLot>;
+}
+
 /**
- * BrickLink is the truth (seed 3.4.3): orders are synced first, then BrickLink's inventory is
- * compared with the lots. Where a lot differs and no pending push explains it, BrickLink's quantity
- * is adopted (a "reconcile" ledger row) and the difference goes to the other marketplaces. Lots on
- * one side only are proposed — created or deleted only with `approve`, never silently.
+ * BrickLink is the truth (seed 3.4.3). Orders of every linked marketplace are synced first, so each
+ * sale is applied and what another marketplace sold is on its way to BrickLink (a push waiting for
+ * BrickLink is counted, never overwritten). Then BrickLink's inventory is compared with the lots:
+ * where a lot differs and no change on its way explains it, BrickLink's quantity is adopted (a
+ * "reconcile" ledger row). Every linked marketplace is then brought to that quantity, read back
+ * from the marketplace itself rather than assumed — unless its quantity is not what Orderhub knows
+ * it holds (a sale not synced yet, a change by hand): such a lot is flagged with the reason and
+ * nothing is sent for it (`approve` sends it anyway). Lots on one side only are proposed — created
+ * or deleted only with `approve`, never silently.
  */
 export async function reconcile(
   ctx: AppContext,
@@ -64,7 +83,37 @@ export async function reconcile(
     throw badRequest(
       `reconcile runs against the ${truthMarketplaces().name} connection (${truthMarketplaces().name} is the truth)`,
     );
+  // The other marketplaces whose lots are linked to these lots and take stock changes.
+  const linked = (
+    await ctx.db
+      .select()
+      .from(connections)
+      .where(
+        and(
+          eq(connections.accountId, input.accountId),
+          ne(connections.id, conn.id),
+          isNull(connections.disabledAt),
+          sql`exists (select 1 from ${listings} where ${listings.connectionId} = ${connections.id})`,
+        ),
+      )
+  ).filter((c) => getAdapter(c.marketplace).stock.mode === "delta");
   await syncFirst(ctx, queue, input.accountId, conn.id);
+  for (const c of linked) await syncFirst(ctx, queue, input.accountId, c.id);
+  // A lot whose ledger moves from here on changed while the stores were read: left for next time.
+  const [mark] = await ctx.db
+    .select({ id: max(inventoryLedger.id) })
+    .from(inventoryLedger)
+    .where(eq(inventoryLedger.accountId, input.accountId));
+  const markId = Number(mark?.id ?? 0);
+  // Likewise a listing whose known quantity moves from here on (a push landed while BrickLink was read).
+  const seenBefore = new Map(
+    (
+      await ctx.db
+        .select({ id: listings.id, quantitySeen: listings.quantitySeen })
+        .from(listings)
+        .where(eq(listings.connectionId, conn.id))
+    ).map((l) => [l.id, l.quantitySeen]),
+  );
   const session = await openAdapter(ctx, conn, "stock", {
     logger: ctx.logger.child({ connectionId: conn.id, reconcile: true }),
   });
@@ -78,43 +127,81 @@ export async function reconcile(
     checked: remote.length,
     adopted: [],
     explained: 0,
+    aligned: [],
+    flagged: [],
+    unread: [],
     proposals: { create: [], delete: [] },
     applied: { created: 0, deleted: 0 },
   };
+  const others: OtherStore[] = [];
+  for (const c of linked) {
+    const a = getAdapter(c.marketplace);
+    const port = a.stock;
+    if (port.mode === "none") continue;
+    try {
+      const lots = await withAdapter(ctx, c, "stock", (s) => port.fetchInventory(s.actx));
+      others.push({
+        conn: c,
+        name: a.manifest.displayName,
+        remote: new Map(lots.map((l) => [l.externalId, l])),
+      });
+    } catch (err) {
+      result.unread.push({
+        connectionId: c.id,
+        name: c.name,
+        error: ctx.secrets.scrub(err instanceof Error ? err.message : String(err)),
+      });
+    }
+  }
   await ctx.db.transaction(async (tx) => {
     // One stock writer per account at a time: order intake waits for this, or this for it.
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext('stock'), ${input.accountId}::int)`);
+    const now = ctx.clock.now();
     const local = await tx
       .select({ listing: listings, lot: inventoryLots })
       .from(listings)
       .innerJoin(inventoryLots, eq(inventoryLots.id, listings.lotId))
       .where(eq(listings.connectionId, conn.id));
     const byExternal = new Map(local.map((l) => [l.listing.externalId, l]));
+    const moved = new Set(
+      (
+        await tx
+          .selectDistinct({ lotId: inventoryLedger.lotId })
+          .from(inventoryLedger)
+          .where(and(eq(inventoryLedger.accountId, input.accountId), gt(inventoryLedger.id, markId)))
+      ).map((r) => r.lotId),
+    );
+    // Changes on their way, per listing (any connection of the account); one whose answer was lost
+    // is in doubt until its read-back settles it.
     const pending = await tx
-      .select({ payload: outbox.payload })
+      .select({ connectionId: outbox.connectionId, payload: outbox.payload })
       .from(outbox)
       .where(
         and(
-          eq(outbox.connectionId, conn.id),
+          eq(outbox.accountId, input.accountId),
           eq(outbox.kind, "stock"),
           inArray(outbox.status, ["pending", "sending"]),
         ),
       );
-    const waiting = new Map<number, number>();
+    const waiting = new Map<number, { delta: number; inDoubt: boolean }>();
     for (const p of pending) {
       const pl = p.payload as StockPushPayload;
-      waiting.set(pl.listingId, (waiting.get(pl.listingId) ?? 0) + pl.delta);
+      const w = waiting.get(pl.listingId) ?? { delta: 0, inDoubt: false };
+      w.delta += pl.delta;
+      w.inDoubt ||= Boolean(pl.ambiguous) || pl.unexplained !== undefined;
+      waiting.set(pl.listingId, w);
     }
     // A push that failed is not on its way: it waits for exactly this (often "reconcile it before
     // sending more"). BrickLink's quantity now settles the lot, so the push is closed for good —
     // sending its delta later would count it twice.
-    await tx
-      .update(outbox)
-      .set({
-        status: "dead",
-        lastError: sql`coalesce(${outbox.lastError}, '') || ${` — settled by the reconcile of ${ctx.clock.now().toISOString()}: ${truthName}'s quantity was taken`}`,
-      })
-      .where(and(eq(outbox.connectionId, conn.id), eq(outbox.kind, "stock"), eq(outbox.status, "failed")));
+    await closeFailed(tx, {
+      connectionId: conn.id,
+      listingIds: null,
+      why: `${truthName}'s quantity was taken`,
+      at: now,
+    });
+    /** The quantity each lot in step should show everywhere (BrickLink's, with what is on its way). */
+    const target = new Map<number, number>();
     const seen = new Set<string>();
     for (const r of remote) {
       seen.add(r.externalId);
@@ -128,16 +215,25 @@ export async function reconcile(
         });
         continue;
       }
-      await tx
-        .update(listings)
-        .set({ quantitySeen: r.quantity, syncedAt: ctx.clock.now() })
-        .where(eq(listings.id, l.listing.id));
-      if (r.quantity === l.lot.quantity) continue;
-      if (waiting.has(l.listing.id)) {
-        // A push on its way explains (or may explain) the difference: leave it to land.
+      if (moved.has(l.lot.id) || seenBefore.get(l.listing.id) !== l.listing.quantitySeen) {
         result.explained++;
         continue;
       }
+      const w = waiting.get(l.listing.id);
+      if (w) {
+        // A change on its way to BrickLink explains the difference when it adds up; either way it is
+        // left to land rather than counted twice (and what the listing is known to hold stays as the
+        // push's read-back expects it).
+        result.explained++;
+        if (!w.inDoubt && r.quantity + w.delta === l.lot.quantity) target.set(l.lot.id, l.lot.quantity);
+        continue;
+      }
+      await tx
+        .update(listings)
+        .set({ quantitySeen: r.quantity, syncedAt: now })
+        .where(eq(listings.id, l.listing.id));
+      target.set(l.lot.id, r.quantity);
+      if (r.quantity === l.lot.quantity) continue;
       const diff = r.quantity - l.lot.quantity;
       await writeLedger(tx, {
         accountId: input.accountId,
@@ -148,14 +244,6 @@ export async function reconcile(
         reason: `${truthName} shows ${r.quantity}, Orderhub had ${l.lot.quantity}: ${truthName} wins`,
         userId: input.userId ?? null,
       });
-      await queueStockPush(tx, {
-        accountId: input.accountId,
-        lotId: l.lot.id,
-        delta: diff,
-        exceptMarketplace: conn.marketplace,
-        reason: "reconcile",
-        at: ctx.clock.now(),
-      });
       result.adopted.push({
         lotId: l.lot.id,
         externalId: r.externalId,
@@ -163,6 +251,88 @@ export async function reconcile(
         now: r.quantity,
       });
     }
+    // Every linked marketplace to that quantity: what it shows now, read back, not what we assume.
+    const flags = new Map<number, string[]>();
+    for (const o of others) {
+      const ls = await tx.select().from(listings).where(eq(listings.connectionId, o.conn.id));
+      const settled: number[] = [];
+      for (const l of ls) {
+        const want = target.get(l.lotId);
+        if (want === undefined) continue;
+        const here = o.remote.get(l.externalId);
+        const flag = (reason: string) => {
+          flags.set(l.lotId, [...(flags.get(l.lotId) ?? []), reason]);
+          result.flagged.push({
+            lotId: l.lotId,
+            marketplace: o.conn.marketplace,
+            externalId: l.externalId,
+            reason,
+          });
+        };
+        if (!here) {
+          flag(
+            `${o.name} lot ${l.externalId} is not in the ${o.name} inventory any more: link or list it again`,
+          );
+          continue;
+        }
+        const w = waiting.get(l.id);
+        if (w?.inDoubt) {
+          result.explained++;
+          continue;
+        }
+        if (l.quantitySeen !== null && here.quantity !== l.quantitySeen && !input.approve) {
+          flag(
+            `${o.name} shows ${here.quantity}, Orderhub expected ${l.quantitySeen} and no synced order explains it (a sale there not synced yet, or changed by hand): nothing was sent; check the lot on ${o.name}, then reconcile again, or approve to set it to ${truthName}'s ${want}`,
+          );
+          continue;
+        }
+        const send = want - here.quantity - (w?.delta ?? 0);
+        await tx
+          .update(listings)
+          .set({ quantitySeen: here.quantity, syncedAt: now })
+          .where(eq(listings.id, l.id));
+        settled.push(l.id);
+        if (send === 0 || want < 0) continue;
+        await queueListingPush(tx, {
+          accountId: input.accountId,
+          listing: l,
+          marketplace: o.conn.marketplace,
+          delta: send,
+          at: now,
+        });
+        result.aligned.push({
+          lotId: l.lotId,
+          marketplace: o.conn.marketplace,
+          externalId: l.externalId,
+          was: here.quantity,
+          now: want,
+        });
+      }
+      // Failed pushes of listings just brought in step are settled by this: never sent again.
+      await closeFailed(tx, {
+        connectionId: o.conn.id,
+        listingIds: settled,
+        why: `${o.name} was brought to ${truthName}'s quantity`,
+        at: now,
+      });
+    }
+    // Flags: set where nothing explains a lot, cleared where the lot was found in step.
+    for (const [lotId, reasons] of flags)
+      await tx
+        .update(inventoryLots)
+        .set({ flagReason: reasons.join("; "), flaggedAt: now })
+        .where(eq(inventoryLots.id, lotId));
+    const inStep = [...target.keys()].filter((id) => !flags.has(id));
+    for (let i = 0; i < inStep.length; i += 1000)
+      await tx
+        .update(inventoryLots)
+        .set({ flagReason: null, flaggedAt: null })
+        .where(
+          and(
+            inArray(inventoryLots.id, inStep.slice(i, i + 1000)),
+            sql`${inventoryLots.flaggedAt} is not null`,
+          ),
+        );
     for (const l of local) {
       if (!seen.has(l.listing.externalId))
         result.proposals.delete.push({
@@ -192,7 +362,7 @@ export async function reconcile(
           delta: -lot.quantity,
           exceptMarketplace: conn.marketplace,
           reason: "reconcile delete",
-          at: ctx.clock.now(),
+          at: now,
         });
       }
       await tx
@@ -226,7 +396,10 @@ export async function reconcile(
         marketplace: conn.marketplace,
         externalId: r.externalId,
         quantitySeen: r.quantity,
-        syncedAt: ctx.clock.now(),
+        syncedAt: now,
+        // Taken as BrickLink shows it now: the orders already stored are in that quantity.
+        stockBaselineAt: now,
+        stockBaselineOrderId: sql`(select coalesce(max(id), 0) from ${orders})`,
       });
       await tx.insert(inventoryLedger).values({
         accountId: input.accountId,
@@ -243,4 +416,30 @@ export async function reconcile(
   });
   await requestDispatch(queue);
   return result;
+}
+
+/**
+ * Closes a connection's failed stock pushes (all, or those of the listings named): the reconcile
+ * settled their lots, and a Retry would otherwise send their delta a second time.
+ */
+async function closeFailed(
+  tx: Tx,
+  input: { connectionId: number; listingIds: number[] | null; why: string; at: Date },
+) {
+  const { connectionId, listingIds, why } = input;
+  if (listingIds !== null && listingIds.length === 0) return;
+  await tx
+    .update(outbox)
+    .set({
+      status: "dead",
+      lastError: sql`coalesce(${outbox.lastError}, '') || ${` — settled by the reconcile of ${input.at.toISOString()}: ${why}`}`,
+    })
+    .where(
+      and(
+        eq(outbox.connectionId, connectionId),
+        eq(outbox.kind, "stock"),
+        eq(outbox.status, "failed"),
+        listingIds === null ? undefined : inArray(sql`(${outbox.payload}->>'listingId')::bigint`, listingIds),
+      ),
+    );
 }

@@ -71,7 +71,8 @@ async function matchLot(
  * lot and reserved; shipped lines are deducted; cancelled ones released and restocked; edits move by
  * the difference. Every change is a ledger row keyed by the line's state, so a line is never applied
  * twice. Sales and restocks are queued as pushes to the other marketplaces — except for orders that
- * were already there before the connection's first sync (history).
+ * were already there before the connection's first sync, or stored or placed before the lot's
+ * quantity was read from the marketplace they were sold on (history: that quantity holds them).
  */
 export async function applyOrdersToStock(
   tx: Tx,
@@ -89,7 +90,13 @@ export async function applyOrdersToStock(
   // One stock writer per account at a time (a reconcile waits for this, or this for it).
   await tx.execute(sql`select pg_advisory_xact_lock(hashtext('stock'), ${ctx.accountId}::int)`);
   const os = await tx
-    .select({ id: orders.id, status: orders.status, createdAt: orders.createdAt, number: orders.number })
+    .select({
+      id: orders.id,
+      status: orders.status,
+      createdAt: orders.createdAt,
+      orderedAt: orders.orderedAt,
+      number: orders.number,
+    })
     .from(orders)
     .where(and(eq(orders.accountId, ctx.accountId), inArray(orders.id, orderIds)));
   const lines = await tx
@@ -98,6 +105,29 @@ export async function applyOrdersToStock(
     .where(and(eq(orderLines.accountId, ctx.accountId), inArray(orderLines.orderId, orderIds)));
   let unmatched = 0;
   let pushes = 0;
+  /**
+   * Where the lot's quantity was read from this connection (the truth's import): when, and the
+   * newest order stored by then. A sale there stored by then, or placed before then, is already in
+   * that quantity.
+   */
+  const sources = new Map<number, { at: Date; orderId: number } | null>();
+  const sourceOf = async (lotId: number) => {
+    if (!sources.has(lotId)) {
+      const [l] = await tx
+        .select({ at: listings.stockBaselineAt, orderId: listings.stockBaselineOrderId })
+        .from(listings)
+        .where(
+          and(
+            eq(listings.lotId, lotId),
+            eq(listings.connectionId, ctx.connectionId),
+            isNotNull(listings.stockBaselineAt),
+          ),
+        )
+        .limit(1);
+      sources.set(lotId, l?.at ? { at: l.at, orderId: l.orderId ?? 0 } : null);
+    }
+    return sources.get(lotId)!;
+  };
   for (const line of lines) {
     const o = os.find((x) => x.id === line.orderId)!;
     let lotId = line.lotId;
@@ -109,8 +139,6 @@ export async function applyOrdersToStock(
       }
       await tx.update(orderLines).set({ lotId }).where(eq(orderLines.id, line.id));
     }
-    // Stored during or before the first complete sync: the marketplaces already counted it.
-    const history = ctx.baselineAt === null || o.createdAt <= ctx.baselineAt;
     const curRes = line.reservedQty;
     const curShip = line.shippedQty;
     const gone = line.removedAt !== null || OFF.has(o.status);
@@ -119,6 +147,16 @@ export async function applyOrdersToStock(
     const resTarget = soldTarget - shipTarget;
     const dSold = soldTarget - (curRes + curShip);
     if (dSold === 0 && resTarget === curRes && shipTarget === curShip) continue;
+    // A sale the lot's quantity already holds is history. Where that quantity was read from this
+    // marketplace: an order stored or placed before it was read. Elsewhere: an order stored during or
+    // before the connection's first complete sync (the marketplaces already counted it).
+    let history = false;
+    if (dSold > 0) {
+      const source = await sourceOf(lotId);
+      history = source
+        ? o.id <= source.orderId || o.orderedAt < source.at
+        : ctx.baselineAt === null || o.createdAt <= ctx.baselineAt;
+    }
     // A sale the marketplace quantities already hold (history) does not move the shelf count again.
     const quantityDelta = dSold > 0 ? (history ? 0 : -dSold) : -dSold;
     const kind = dSold > 0 ? "reserve" : dSold < 0 ? "release" : shipTarget > curShip ? "deduct" : "adjust";

@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useState } from "react";
+import { can } from "../access.ts";
 import { api, type Connection } from "../api.ts";
 import { FileImportButton } from "../components/file-import.tsx";
 import { Dialog, ErrorText, toast } from "../components/ui.tsx";
@@ -15,6 +16,9 @@ interface Lot {
   location: string | null;
   quantity: number;
   reserved: number;
+  /** Why the last reconcile could not explain this lot (nothing was sent for it); null when in step. */
+  flagReason: string | null;
+  flaggedAt: string | null;
 }
 
 interface PushRow {
@@ -57,6 +61,9 @@ interface ReconcileResult {
   checked: number;
   adopted: { lotId: number; externalId: string; was: number; now: number }[];
   explained: number;
+  aligned: { lotId: number; marketplace: string; externalId: string; was: number; now: number }[];
+  flagged: { lotId: number; marketplace: string; externalId: string; reason: string }[];
+  unread: { connectionId: number; name: string; error: string }[];
   proposals: {
     create: { externalId: string; itemNo: string | null; colorName: string | null; quantity: number }[];
     delete: { lotId: number; externalId: string; itemNo: string | null; quantity: number }[];
@@ -65,8 +72,10 @@ interface ReconcileResult {
 }
 
 /** Lots with BrickLink as the truth: what is on the shelf, what moved it, and what still has to reach a marketplace. */
-export function InventoryPage({ userRole }: { userRole: string }) {
+export function InventoryPage() {
   const [search, setSearch] = useState("");
+  const [flaggedOnly, setFlaggedOnly] = useState(false);
+  const [flaggedCount, setFlaggedCount] = useState(0);
   const [lots, setLots] = useState<{ lots: Lot[]; total: number } | null>(null);
   const [open, setOpen] = useState<number | null>(null);
   const [pushes, setPushes] = useState<PushRow[]>([]);
@@ -76,27 +85,32 @@ export function InventoryPage({ userRole }: { userRole: string }) {
     null,
   );
   const [busy, setBusy] = useState(false);
-  const owner = userRole === "owner";
+  // What this user may do here comes from the permissions table (src/http/permissions.ts).
+  const owner = can("inventory.manage");
 
-  const begin = useNewest(search);
+  const view = `${flaggedOnly}:${search}`;
+  const begin = useNewest(view);
   const load = useCallback(async () => {
-    const answer = begin(search);
+    const answer = begin(view);
     try {
       const q = new URLSearchParams({ limit: "200" });
       if (search) q.set("search", search);
-      const [l, p, f] = await Promise.all([
+      if (flaggedOnly) q.set("flagged", "true");
+      const [l, p, f, flagged] = await Promise.all([
         api<{ lots: Lot[]; total: number }>("GET", `/api/inventory/lots?${q}`),
         api<{ pushes: PushRow[] }>("GET", "/api/pushes?state=pending&limit=200"),
         api<{ pushes: PushRow[] }>("GET", "/api/pushes?state=failed&limit=200"),
+        api<{ total: number }>("GET", "/api/inventory/lots?flagged=true&limit=1"),
       ]);
       if (!answer.accept()) return;
       setLots(l);
+      setFlaggedCount(flagged.total);
       setPushes([...p.pushes, ...f.pushes].filter((x) => x.kind === "stock"));
       setError(null);
     } catch (err) {
       if (answer.accept()) setError(err);
     }
-  }, [search, begin]);
+  }, [search, flaggedOnly, view, begin]);
   useEffect(() => {
     const t = setTimeout(() => void load(), 200);
     return () => clearTimeout(t);
@@ -174,6 +188,7 @@ export function InventoryPage({ userRole }: { userRole: string }) {
         {lots ? `${lots.total.toLocaleString()} lots` : ""} · {pushes.length - failed.length} stock updates on
         their way
         {failed.length ? ` · ${failed.length} failed` : ""}
+        {flaggedCount ? ` · ${flaggedCount} flagged by the reconcile` : ""}
       </p>
       {failed.length ? (
         <div className="problem" role="alert">
@@ -181,13 +196,15 @@ export function InventoryPage({ userRole }: { userRole: string }) {
             {failed.map((p) => (
               <li key={p.id}>
                 {marketplaceName(p.marketplace ?? "")} {p.action}: {p.lastError}{" "}
-                <button
-                  type="button"
-                  className="small"
-                  onClick={() => void run(`/api/pushes/${p.id}/retry`, {}, () => toast("Sent again"))}
-                >
-                  Retry
-                </button>
+                {can("pushes.retry") ? (
+                  <button
+                    type="button"
+                    className="small"
+                    onClick={() => void run(`/api/pushes/${p.id}/retry`, {}, () => toast("Sent again"))}
+                  >
+                    Retry
+                  </button>
+                ) : null}
               </li>
             ))}
           </ul>
@@ -205,6 +222,10 @@ export function InventoryPage({ userRole }: { userRole: string }) {
           />
         </label>
       </search>
+      <label className="check">
+        <input type="checkbox" checked={flaggedOnly} onChange={(e) => setFlaggedOnly(e.target.checked)} />
+        Flagged only{flaggedCount ? ` (${flaggedCount})` : ""}
+      </label>
       <div className="table-wrap">
         <table className="lots">
           <thead>
@@ -222,7 +243,17 @@ export function InventoryPage({ userRole }: { userRole: string }) {
             {(lots?.lots ?? []).map((l) => (
               <tr key={l.id} className={open === l.id ? "open" : ""} onClick={() => setOpen(l.id)}>
                 <td>{l.location ?? "—"}</td>
-                <td className="mono">{l.itemNo}</td>
+                <td className="mono">
+                  {l.itemNo}
+                  {l.flagReason ? (
+                    <>
+                      {" "}
+                      <span className="badge badge-problem" title={l.flagReason}>
+                        flagged
+                      </span>
+                    </>
+                  ) : null}
+                </td>
                 <td>{l.name}</td>
                 <td>{l.colorName}</td>
                 <td>{l.condition}</td>
@@ -233,7 +264,9 @@ export function InventoryPage({ userRole }: { userRole: string }) {
             {lots && lots.lots.length === 0 ? (
               <tr>
                 <td colSpan={7} className="empty">
-                  No lots yet. Import the {truthName} store inventory to start.
+                  {flaggedOnly
+                    ? "No flagged lots: the last reconcile could explain every lot."
+                    : `No lots yet. Import the ${truthName} store inventory to start.`}
                 </td>
               </tr>
             ) : null}
@@ -245,7 +278,7 @@ export function InventoryPage({ userRole }: { userRole: string }) {
         <Dialog title={`Reconcile with ${truthName}`} onClose={() => setReconciled(null)} wide>
           <div className="stack">
             <p>
-              {reconciled.result.checked} {truthName} lots checked. {reconciled.result.adopted.length} took
+              {reconciled.result.checked} {truthName} lots checked. {reconciled.result.adopted.length} took{" "}
               {truthName}'s quantity; {reconciled.result.explained} wait for an update on its way.
             </p>
             {reconciled.result.adopted.length ? (
@@ -257,11 +290,53 @@ export function InventoryPage({ userRole }: { userRole: string }) {
                 ))}
               </ul>
             ) : null}
-            {reconciled.result.proposals.create.length || reconciled.result.proposals.delete.length ? (
+            {reconciled.result.aligned.length ? (
+              <p>
+                {reconciled.result.aligned.length} linked lots are being brought to {truthName}'s quantity:
+              </p>
+            ) : reconciled.result.flagged.length ? null : (
+              <p>Every linked lot already shows {truthName}'s quantity.</p>
+            )}
+            {reconciled.result.aligned.length ? (
+              <ul className="plan">
+                {reconciled.result.aligned.map((a) => (
+                  <li key={`a${a.marketplace}${a.externalId}`}>
+                    Lot {a.lotId} ({marketplaceName(a.marketplace)} {a.externalId}): {a.was} → {a.now}
+                  </li>
+                ))}
+              </ul>
+            ) : null}
+            {reconciled.result.flagged.length ? (
+              <div className="problem" role="alert">
+                <div>
+                  <strong>{reconciled.result.flagged.length} flagged</strong> — nothing was sent for them:
+                  <ul>
+                    {reconciled.result.flagged.map((f) => (
+                      <li key={`f${f.marketplace}${f.externalId}`}>
+                        Lot {f.lotId} ({marketplaceName(f.marketplace)} {f.externalId}): {f.reason}
+                      </li>
+                    ))}
+                  </ul>
+                </div>
+              </div>
+            ) : null}
+            {reconciled.result.unread.map((u) => (
+              <p key={`u${u.connectionId}`} className="error">
+                {u.name} could not be read ({u.error}): its lots were left as they are.
+              </p>
+            ))}
+            {reconciled.result.proposals.create.length ||
+            reconciled.result.proposals.delete.length ||
+            reconciled.result.flagged.length ? (
               <>
-                <p>
-                  <strong>Only on one side</strong> — nothing changes until you approve:
-                </p>
+                {reconciled.result.proposals.create.length || reconciled.result.proposals.delete.length ? (
+                  <p>
+                    <strong>Only on one side</strong> — nothing changes until you approve:
+                  </p>
+                ) : null}
+                {reconciled.result.flagged.length ? (
+                  <p>Approving also sets the flagged lots to {truthName}'s quantity, as you checked them.</p>
+                ) : null}
                 <ul className="plan">
                   {reconciled.result.proposals.create.map((c) => (
                     <li key={`c${c.externalId}`}>
@@ -290,7 +365,9 @@ export function InventoryPage({ userRole }: { userRole: string }) {
                         { connectionId: reconciled.connectionId, approve: true },
                         (r) => {
                           const res = (r as { reconcile: ReconcileResult }).reconcile;
-                          toast(`Created ${res.applied.created}, took ${res.applied.deleted} off sale`);
+                          toast(
+                            `Created ${res.applied.created}, took ${res.applied.deleted} off sale, ${res.aligned.length} linked lots set to ${truthName}'s quantity`,
+                          );
                           setReconciled(null);
                         },
                       )
@@ -349,8 +426,17 @@ function LotDrawer({ id, onClose }: { id: number; onClose: () => void }) {
             <span>{d.lot.reserved} reserved</span>
             <span>Location {d.lot.location ?? "—"}</span>
           </section>
+          {d.lot.flagReason ? (
+            <div className="problem" role="alert">
+              <p>
+                <strong>Flagged</strong> by the reconcile of{" "}
+                {d.lot.flaggedAt ? formatDateTime(d.lot.flaggedAt) : "—"}: {d.lot.flagReason}
+              </p>
+            </div>
+          ) : null}
           <form
             className="filters"
+            hidden={!can("inventory.adjust")}
             onSubmit={async (e) => {
               e.preventDefault();
               try {
