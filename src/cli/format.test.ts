@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { plain, table } from "./format.ts";
+import { chargesText, lotText, plain, shipToText, table } from "./format.ts";
 
 const ESC = "\u001b";
 const hostile = {
@@ -37,5 +37,48 @@ describe("plain (terminal output of marketplace text)", () => {
     );
     expect(out).not.toContain(ESC);
     expect(out.split("\n")).toEqual(["NAME   N", "----  --", "Anna   1", "Zed   22"]);
+  });
+});
+
+describe("orders show (people's output)", () => {
+  it("prints the ship-to with its country, totals that add up and each line's lot", () => {
+    expect(shipToText({ lines: ["Ana García", "28013 Madrid", "SPAIN"] })).toEqual([
+      "Ship to:",
+      "  Ana García",
+      "  28013 Madrid",
+      "  SPAIN",
+    ]);
+    expect(shipToText(null)).toEqual(["Ship to: (no shipping address on the order)"]);
+    const m = (display: string) => ({ display, currency: "GBP" });
+    expect(
+      chargesText({
+        subtotal: m("3.42"),
+        rows: [
+          { label: "Shipping", ...m("5.00") },
+          { label: "Rounding by the marketplace", ...m("0.01") },
+        ],
+        grandTotal: m("8.43"),
+        included: [{ label: "VAT 20 % included", ...m("1.41") }],
+      }),
+    ).toEqual([
+      "",
+      "Subtotal                     3.42 GBP",
+      "Shipping                     5.00 GBP",
+      "Rounding by the marketplace  0.01 GBP",
+      "Total                        8.43 GBP",
+      "  VAT 20 % included          1.41 GBP",
+    ]);
+    expect(
+      lotText({
+        lot: {
+          id: 17,
+          listings: [
+            { marketplace: "bricklink", externalId: "1000017" },
+            { marketplace: "brickowl", externalId: "2726017" },
+          ],
+        },
+      }),
+    ).toBe("#17 bricklink:1000017 brickowl:2726017");
+    expect(lotText({ lot: null })).toBe("not matched");
   });
 });

@@ -48,3 +48,44 @@ export function kebab(key: string): string {
 export function camel(flag: string): string {
   return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
+
+type Shown = { label?: string; display?: string; currency?: string };
+
+/** The ship-to block of `orders show`: the lines a label prints, country named when abroad. */
+export function shipToText(shipTo: unknown): string[] {
+  const s = shipTo as { lines?: string[] } | null | undefined;
+  if (!s?.lines?.length) return ["Ship to: (no shipping address on the order)"];
+  return ["Ship to:", ...s.lines.map((l) => `  ${plain(l, { oneLine: true })}`)];
+}
+
+/** Subtotal, each charge (a difference the marketplace left as its own line), total, what is inside it. */
+export function chargesText(charges: unknown): string[] {
+  const c = charges as
+    | { subtotal: Shown; rows: Shown[]; grandTotal: Shown; included: Shown[] }
+    | null
+    | undefined;
+  if (!c) return [];
+  const rows: [string, Shown][] = [
+    ["Subtotal", c.subtotal],
+    ...c.rows.map((r): [string, Shown] => [r.label ?? "", r]),
+    ["Total", c.grandTotal],
+    ...c.included.map((r): [string, Shown] => [`  ${r.label ?? ""}`, r]),
+  ];
+  const money = (m: Shown) => `${m.display ?? ""} ${m.currency ?? ""}`.trim();
+  const width = Math.max(...rows.map(([k]) => k.length));
+  const amounts = Math.max(...rows.map(([, m]) => money(m).length));
+  return [
+    "",
+    ...rows.map(([k, m]) => `${plain(k, { oneLine: true }).padEnd(width)}  ${money(m).padStart(amounts)}`),
+  ];
+}
+
+/** A line's matched lot for a table cell: "#17 bricklink:1000017 brickowl:2726001", or "not matched". */
+export function lotText(line: Record<string, unknown>): string {
+  const lot = line.lot as
+    | { id: number; listings: { marketplace: string; externalId: string }[] }
+    | null
+    | undefined;
+  if (!lot) return "not matched";
+  return [`#${lot.id}`, ...lot.listings.map((l) => `${l.marketplace}:${l.externalId}`)].join(" ");
+}

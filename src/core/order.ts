@@ -72,6 +72,35 @@ export const orderLineInputSchema = z.object({
 export type OrderLineInput = z.input<typeof orderLineInputSchema>;
 export type OrderLine = z.output<typeof orderLineInputSchema>;
 
+/** What a charge between the items' subtotal and the grand total is. */
+export const CHARGE_KINDS = [
+  "shipping",
+  "insurance",
+  "fee",
+  "credit",
+  "coupon",
+  "tax",
+  "rounding",
+  "other",
+] as const;
+export const chargeKindSchema = z.enum(CHARGE_KINDS);
+export type ChargeKind = z.infer<typeof chargeKindSchema>;
+
+/**
+ * One component of an order's total as the marketplace itemises it ("Insurance", "Additional
+ * charge 1", "VAT 19 %"), signed as it moves what the buyer pays: credits and coupons are negative.
+ */
+export const chargeSchema = z.object({
+  kind: chargeKindSchema,
+  /** The marketplace's own name for it, for people. */
+  label: z.string().min(1),
+  amount,
+  /** Already inside the other amounts (VAT in the prices): shown beside the total, never added. */
+  included: z.boolean().default(false),
+});
+export type ChargeInput = z.input<typeof chargeSchema>;
+export type Charge = z.output<typeof chargeSchema>;
+
 export const totalsSchema = z.object({
   currency: currencySchema,
   subtotal: amount,
@@ -80,6 +109,11 @@ export const totalsSchema = z.object({
   fees: amount.default(0),
   credits: amount.default(0),
   grandTotal: amount,
+  /**
+   * Every component between subtotal and grand total, as the marketplace itemises it; empty when it
+   * does not (the sums above are then all there is).
+   */
+  charges: z.array(chargeSchema).default([]),
 });
 
 /** An order as every marketplace maps it: the unified model of DESIGN §4. */

@@ -2,6 +2,12 @@ import { z } from "zod";
 import type { Address } from "../core/order.ts";
 import { linesCsv, ordersCsv } from "./csv.ts";
 import { LABEL_LAYOUT_NAMES, LABEL_LAYOUTS, type LabelLayout, renderLabels } from "./labels.ts";
+import {
+  DEFAULT_DOCUMENT_LANGUAGE,
+  DOCUMENT_LANGUAGES,
+  type DocumentLanguage,
+  messagesFor,
+} from "./messages.ts";
 import type { DocOrder, Sender } from "./model.ts";
 import { renderPackingSlips } from "./packing-slip.ts";
 import type { Paper } from "./pdf.ts";
@@ -19,6 +25,11 @@ export const documentOptionsSchema = z
   })
   .strict();
 export type DocumentOptions = z.infer<typeof documentOptionsSchema>;
+
+/** The language a document is printed in: English, German or French. */
+export const documentLanguageSchema = z.enum(DOCUMENT_LANGUAGES, {
+  error: `must be one of ${DOCUMENT_LANGUAGES.join(", ")}`,
+});
 
 const text = (max: number) => z.string().trim().max(max).nullable().optional();
 
@@ -69,10 +80,36 @@ export const documentSettingsSchema = z
     email: z.email().max(200).nullable().optional(),
     returnAddress: returnAddressSchema.nullable().optional(),
     paper: z.enum(["a4", "letter"]).optional(),
+    /** The language labels, pick sheets and packing slips are printed in; English when unset. */
+    language: documentLanguageSchema.optional(),
     labelLayout: z.enum(LABEL_LAYOUT_NAMES as [LabelLayout, ...LabelLayout[]]).optional(),
+    /** The first free position on the sheet in the printer, used when a print does not say. */
+    labelStartAt: z
+      .number()
+      .int()
+      .min(1, "is the first free position on the sheet, from 1")
+      .max(100)
+      .optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    const layout = s.labelLayout ?? "4x6";
+    const positions = LABEL_LAYOUTS[layout].cols * LABEL_LAYOUTS[layout].rows;
+    if (s.labelStartAt !== undefined && s.labelStartAt > positions)
+      ctx.addIssue({
+        code: "custom",
+        path: ["labelStartAt"],
+        message: `the ${layout} layout has ${positions} position${positions === 1 ? "" : "s"} per page; give 1 to ${positions}`,
+      });
+  });
 export type DocumentSettings = z.infer<typeof documentSettingsSchema>;
+
+/** An account's document settings from its settings column; defaults where unset or unreadable. */
+export function documentSettingsOf(accountSettings: unknown): DocumentSettings {
+  const s = (accountSettings as { documents?: unknown } | null)?.documents;
+  const parsed = documentSettingsSchema.safeParse(s ?? {});
+  return parsed.success ? parsed.data : {};
+}
 
 /** What is wrong with the options for this account's defaults, naming the field; null when nothing. */
 export function optionsProblem(options: DocumentOptions, settings: DocumentSettings): string | null {
@@ -102,17 +139,26 @@ export interface RenderedDocument {
 export async function renderDocument(
   kind: DocumentKind,
   orders: DocOrder[],
-  ctx: { sender: Sender; settings: DocumentSettings; timeZone: string; now: Date },
+  ctx: {
+    sender: Sender;
+    settings: DocumentSettings;
+    timeZone: string;
+    now: Date;
+    /** This print's language, over the account's setting. */
+    language?: DocumentLanguage;
+  },
   options: DocumentOptions = {},
 ): Promise<RenderedDocument> {
   const paper: Paper = options.paper ?? ctx.settings.paper ?? "a4";
+  const messages = messagesFor(ctx.language ?? ctx.settings.language ?? DEFAULT_DOCUMENT_LANGUAGE);
   let body: Buffer;
   switch (kind) {
     case "labels":
       body = await renderLabels(orders, {
         layout: options.layout ?? ctx.settings.labelLayout ?? "4x6",
-        startAt: options.startAt ?? 1,
+        startAt: options.startAt ?? ctx.settings.labelStartAt ?? 1,
         sender: ctx.sender,
+        messages,
       });
       break;
     case "pick-sheet":
@@ -121,10 +167,16 @@ export async function renderDocument(
         sender: ctx.sender,
         timeZone: ctx.timeZone,
         generatedAt: ctx.now,
+        messages,
       });
       break;
     case "packing-slips":
-      body = await renderPackingSlips(orders, { paper, sender: ctx.sender, timeZone: ctx.timeZone });
+      body = await renderPackingSlips(orders, {
+        paper,
+        sender: ctx.sender,
+        timeZone: ctx.timeZone,
+        messages,
+      });
       break;
     case "csv-orders":
       body = ordersCsv(orders);

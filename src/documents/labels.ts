@@ -1,8 +1,10 @@
+import { formatWeight, MESSAGES, type Messages } from "./messages.ts";
 import { type DocOrder, itemCount, type Sender, weightGrams } from "./model.ts";
 import { barcode, createDoc, type Doc, fitText, PAPER, pause, YIELD_EVERY } from "./pdf.ts";
-import { addressLines, recipientLines } from "./text.ts";
+import { recipientLines, senderBlock } from "./text.ts";
 
-export const NO_ADDRESS = "No shipping address on the order";
+/** What an English label says where the address would be (other languages: their table). */
+export const NO_ADDRESS = MESSAGES.en.label.noAddress;
 
 const MM = 72 / 25.4;
 
@@ -79,10 +81,19 @@ export interface LabelOptions {
   /** 1-based position of the first label on a partly used sheet. */
   startAt: number;
   sender: Sender;
+  /** The document language's texts. */
+  messages: Messages;
 }
 
 /** Draws one label inside the box; sizes follow the box, so the same layout serves 4×6 and sheets. */
-function drawLabel(doc: Doc, o: DocOrder, sender: Sender, x: number, y: number, w: number, h: number) {
+function drawLabel(
+  doc: Doc,
+  o: DocOrder,
+  sender: Sender,
+  m: Messages,
+  box: { x: number; y: number; w: number; h: number },
+) {
+  const { x, y, w, h } = box;
   const pad = Math.max(5, Math.min(14, h * 0.05));
   const inner = w - 2 * pad;
   const big = h >= 300;
@@ -91,16 +102,13 @@ function drawLabel(doc: Doc, o: DocOrder, sender: Sender, x: number, y: number, 
 
   // Sender: one small line on sheet labels, a block on thermal labels.
   // The return address names its country only when the parcel leaves it.
-  const senderLines = [
-    sender.storeName,
-    ...addressLines(sender.returnAddress, o.shippingAddress?.countryCode ?? fromCountry).slice(1),
-  ];
+  const senderLines = senderBlock(sender, o.shippingAddress?.countryCode ?? fromCountry, m);
   doc
     .font("body")
     .fontSize(big ? 7.5 : 5.5)
     .fillColor("#333");
   if (big) {
-    doc.text("FROM", x + pad, cy, { lineBreak: false });
+    doc.text(m.label.from, x + pad, cy, { lineBreak: false });
     cy += 9;
     for (const l of senderLines.slice(0, 5)) {
       doc.text(fitText(doc, l, inner), x + pad, cy, { lineBreak: false });
@@ -116,14 +124,18 @@ function drawLabel(doc: Doc, o: DocOrder, sender: Sender, x: number, y: number, 
       .restore();
     cy += 8;
   } else {
-    doc.text(fitText(doc, `From: ${senderLines.join(", ")}`, inner), x + pad, cy, { lineBreak: false });
+    doc.text(fitText(doc, m.label.fromLine(senderLines.join(", ")), inner), x + pad, cy, {
+      lineBreak: false,
+    });
     cy += 7.5;
   }
 
-  // Recipient: as large as the space allows.
-  const to = recipientLines(o, fromCountry);
+  // Recipient: as large as the space allows. Abroad, the country closes it with its ISO code for
+  // the carrier ("SPAIN (ES)"), also when the marketplace gave the address as free text.
+  const to = recipientLines(o, fromCountry, { isoCode: true, language: m.language });
   // No address: say so where it would be, so the label is not stuck on a parcel as it is.
-  const recipient = to.length ? to : [o.buyerName ?? o.buyerUsername ?? "Buyer unknown", NO_ADDRESS];
+  const noAddress = m.label.noAddress;
+  const recipient = to.length ? to : [o.buyerName ?? o.buyerUsername ?? m.label.buyerUnknown, noAddress];
   const footer = big ? 110 : Math.max(26, h * 0.3);
   const room = y + h - pad - footer - cy;
   const size = Math.max(
@@ -135,13 +147,13 @@ function drawLabel(doc: Doc, o: DocOrder, sender: Sender, x: number, y: number, 
       .font("body")
       .fontSize(7.5)
       .fillColor("#333")
-      .text("SHIP TO", x + pad, cy, { lineBreak: false });
+      .text(m.label.shipTo, x + pad, cy, { lineBreak: false });
     cy += 10;
   }
   doc.fillColor("black");
   recipient.forEach((line, i) => {
-    doc.font(i === 0 || line === NO_ADDRESS ? "bold" : "body");
-    doc.fontSize(line === NO_ADDRESS ? Math.min(size, big ? 12 : 7) : size);
+    doc.font(i === 0 || line === noAddress ? "bold" : "body");
+    doc.fontSize(line === noAddress ? Math.min(size, big ? 12 : 7) : size);
     doc.text(fitText(doc, line, inner), x + pad, cy, { lineBreak: false });
     cy += size * 1.2;
   });
@@ -149,9 +161,9 @@ function drawLabel(doc: Doc, o: DocOrder, sender: Sender, x: number, y: number, 
   // Footer: order number, marketplace, counts, weight, barcode.
   const weight = weightGrams(o);
   const facts = [
-    `${o.lines.length} lot${o.lines.length === 1 ? "" : "s"}`,
-    `${itemCount(o)} item${itemCount(o) === 1 ? "" : "s"}`,
-    ...(weight ? [`${weight >= 1000 ? `${(weight / 1000).toFixed(2)} kg` : `${Math.round(weight)} g`}`] : []),
+    m.lots(o.lines.length),
+    m.items(itemCount(o)),
+    ...(weight ? [formatWeight(m, weight)] : []),
   ].join(" · ");
   const fy = y + h - pad - footer;
   doc.fillColor("black");
@@ -185,7 +197,7 @@ function drawLabel(doc: Doc, o: DocOrder, sender: Sender, x: number, y: number, 
 export async function renderLabels(orders: DocOrder[], opts: LabelOptions): Promise<Buffer> {
   const sheet: Sheet = LABEL_LAYOUTS[opts.layout];
   const perPage = sheet.cols * sheet.rows;
-  const { doc, finish } = createDoc(`Shipping labels (${orders.length})`, opts.sender.storeName);
+  const { doc, finish } = createDoc(opts.messages.label.title(orders.length), opts.sender.storeName);
   let slot = Math.max(0, Math.min(perPage - 1, opts.startAt - 1));
   doc.addPage({ size: [sheet.page[0], sheet.page[1]], margin: 0 });
   for (const [i, o] of orders.entries()) {
@@ -196,15 +208,12 @@ export async function renderLabels(orders: DocOrder[], opts: LabelOptions): Prom
     }
     const col = slot % sheet.cols;
     const row = Math.floor(slot / sheet.cols);
-    drawLabel(
-      doc,
-      o,
-      opts.sender,
-      sheet.left + col * (sheet.width + sheet.gapX),
-      sheet.top + row * (sheet.height + sheet.gapY),
-      sheet.width,
-      sheet.height,
-    );
+    drawLabel(doc, o, opts.sender, opts.messages, {
+      x: sheet.left + col * (sheet.width + sheet.gapX),
+      y: sheet.top + row * (sheet.height + sheet.gapY),
+      w: sheet.width,
+      h: sheet.height,
+    });
     slot++;
   }
   return finish();

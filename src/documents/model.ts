@@ -1,4 +1,4 @@
-import type { Address } from "../core/order.ts";
+import type { Address, Charge } from "../core/order.ts";
 
 /** What every document needs of an order: the order, its live lines, nothing else. */
 export interface DocOrder {
@@ -22,6 +22,8 @@ export interface DocOrder {
   fees: number;
   credits: number;
   grandTotal: number;
+  /** The marketplace's itemisation of the total; [] when it gave none. */
+  charges: Charge[];
   shippingMethod: string | null;
   trackingNumbers: string[];
   buyerRemarks: string | null;

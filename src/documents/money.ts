@@ -1,16 +1,9 @@
 import { toDecimalString } from "../core/money.ts";
 
 /** Decimals a set of amounts needs: two, or three/four when a price has them (BrickOwl, BrickLink lots). */
-export function decimalsFor(amounts: number[]): number {
-  let d = 2;
-  for (const a of amounts) {
-    if (a % 10 !== 0) return 4;
-    if (a % 100 !== 0) d = 3;
-  }
-  return d;
-}
+export { decimalsFor } from "../core/charges.ts";
 
-/** An amount with its currency code, at the given decimals (two by default). */
-export function displayMoney(amount: number, currency: string, decimals = 2): string {
-  return `${toDecimalString(amount, decimals)} ${currency}`;
+/** An amount with its currency code, at the given decimals (two by default), in the language's decimal mark. */
+export function displayMoney(amount: number, currency: string, decimals = 2, decimalSeparator = "."): string {
+  return `${toDecimalString(amount, decimals).replace(".", decimalSeparator)} ${currency}`;
 }

@@ -1,12 +1,16 @@
+import { chargeBreakdown } from "../core/charges.ts";
+import { chargeLabel, formatDocumentDate, type Messages } from "./messages.ts";
 import { type DocOrder, itemCount, type Sender } from "./model.ts";
 import { decimalsFor, displayMoney } from "./money.ts";
 import { barcode, createDoc, fitText, PAPER, type Paper, pause, wrapText, YIELD_EVERY } from "./pdf.ts";
-import { addressLines, conditionText, formatDate, recipientLines } from "./text.ts";
+import { conditionText, recipientLines, returnAddressLines } from "./text.ts";
 
 export interface PackingSlipOptions {
   paper: Paper;
   sender: Sender;
   timeZone: string;
+  /** The document language's texts. */
+  messages: Messages;
 }
 
 /** Packing slip / invoice: one order per page (long orders continue on further pages). */
@@ -14,17 +18,19 @@ export async function renderPackingSlips(orders: DocOrder[], opts: PackingSlipOp
   const [pw, ph] = PAPER[opts.paper];
   const m = 40;
   const width = pw - 2 * m;
-  const { doc, finish } = createDoc(`Packing slips (${orders.length})`, opts.sender.storeName);
+  const msg = opts.messages;
+  const t = msg.packingSlip;
+  const { doc, finish } = createDoc(t.metaTitle(orders.length), opts.sender.storeName);
   const fromCountry = opts.sender.returnAddress?.countryCode ?? null;
   const cols = [
-    { t: "Location", w: 50 },
-    { t: "Item", w: 70 },
-    { t: "Description", w: 0 },
-    { t: "Colour", w: 70 },
-    { t: "Condition", w: 58 },
-    { t: "Qty", w: 26, right: true },
-    { t: "Unit", w: 50, right: true },
-    { t: "Total", w: 56, right: true },
+    { t: t.columns.location, w: 50 },
+    { t: t.columns.item, w: 70 },
+    { t: t.columns.description, w: 0, description: true },
+    { t: t.columns.color, w: 70 },
+    { t: t.columns.condition, w: 58 },
+    { t: t.columns.qty, w: 26, right: true },
+    { t: t.columns.unit, w: 50, right: true },
+    { t: t.columns.total, w: 56, right: true },
   ];
   const fixed = cols.reduce((n, c) => n + c.w, 0);
   for (const c of cols) if (!c.w) c.w = width - fixed;
@@ -32,9 +38,8 @@ export async function renderPackingSlips(orders: DocOrder[], opts: PackingSlipOp
   let drawn = 0;
   for (const o of orders) {
     let y = 0;
-    const money = (n: number) => displayMoney(n, o.currency);
     const dp = decimalsFor(o.lines.flatMap((l) => [l.unitPrice, l.lineTotal]));
-    const lineMoney = (n: number) => displayMoney(n, o.currency, dp);
+    const lineMoney = (n: number) => displayMoney(n, o.currency, dp, msg.decimalSeparator);
     const newPage = (continued: boolean) => {
       doc.addPage({ size: [pw, ph], margin: 0 });
       y = m;
@@ -43,7 +48,7 @@ export async function renderPackingSlips(orders: DocOrder[], opts: PackingSlipOp
         .fontSize(continued ? 10 : 15)
         .fillColor("black");
       doc.text(
-        continued ? `${opts.sender.storeName} — ${o.number} (continued)` : opts.sender.storeName,
+        continued ? `${opts.sender.storeName} — ${o.number} ${t.continued}` : opts.sender.storeName,
         m,
         y,
         {
@@ -52,12 +57,11 @@ export async function renderPackingSlips(orders: DocOrder[], opts: PackingSlipOp
       );
       if (!continued) {
         doc.font("body").fontSize(8).fillColor("#444");
-        const from = addressLines(opts.sender.returnAddress, null).slice(1).join(" · ");
-        if (from) doc.text(fitText(doc, from, width * 0.6), m, y + 19, { lineBreak: false });
+        const from = returnAddressLines(opts.sender, null, msg).join(" · ");
+        if (from) doc.text(fitText(doc, t.returnAddress(from), width * 0.6), m, y + 19, { lineBreak: false });
         if (opts.sender.email) doc.text(opts.sender.email, m, y + 29, { lineBreak: false });
         doc.font("bold").fontSize(13).fillColor("black");
-        const t = "Packing slip";
-        doc.text(t, m + width - doc.widthOfString(t), y, { lineBreak: false });
+        doc.text(t.title, m + width - doc.widthOfString(t.title), y, { lineBreak: false });
         barcode(doc, o.number, m + width - 160, y + 18, 160, 26);
       }
       y += continued ? 22 : 56;
@@ -67,16 +71,16 @@ export async function renderPackingSlips(orders: DocOrder[], opts: PackingSlipOp
     // Order facts and buyer, ship-to.
     doc.font("body").fontSize(8.5).fillColor("black");
     const facts = [
-      ["Order", o.number],
-      ["Marketplace", o.marketplaceName],
-      ["Date", formatDate(o.orderedAt, opts.timeZone)],
-      ["Status", o.rawStatus],
-      ["Shipping", o.shippingMethod ?? "—"],
+      [t.facts.order, o.number],
+      [t.facts.marketplace, o.marketplaceName],
+      [t.facts.date, formatDocumentDate(msg, o.orderedAt, opts.timeZone)],
+      [t.facts.status, o.rawStatus],
+      [t.facts.shipping, o.shippingMethod ?? "—"],
       [
-        "Buyer",
+        t.facts.buyer,
         [o.buyerName, o.buyerUsername ? `(${o.buyerUsername})` : null].filter(Boolean).join(" ") || "—",
       ],
-      ["E-mail", o.buyerEmail ?? "—"],
+      [t.facts.email, o.buyerEmail ?? "—"],
     ];
     let fy = y;
     for (const [k, v] of facts) {
@@ -84,15 +88,15 @@ export async function renderPackingSlips(orders: DocOrder[], opts: PackingSlipOp
       doc.font("body").text(fitText(doc, v!, width / 2 - 80), m + 72, fy, { lineBreak: false });
       fy += 12;
     }
-    const ship = recipientLines(o, fromCountry);
+    const ship = recipientLines(o, fromCountry, { language: msg.language });
     let sy = y;
     doc
       .font("bold")
       .fontSize(8.5)
-      .text("Ship to", m + width / 2 + 10, sy, { lineBreak: false });
+      .text(t.shipTo, m + width / 2 + 10, sy, { lineBreak: false });
     sy += 12;
     doc.font("body");
-    for (const l of ship.length ? ship : ["(no shipping address on the order)"]) {
+    for (const l of ship.length ? ship : [t.noAddress]) {
       doc.text(fitText(doc, l, width / 2 - 10), m + width / 2 + 10, sy, { lineBreak: false });
       sy += 12;
     }
@@ -117,7 +121,7 @@ export async function renderPackingSlips(orders: DocOrder[], opts: PackingSlipOp
       y += 3;
     };
     tableHeader();
-    const descIndex = cols.findIndex((c) => c.t === "Description");
+    const descIndex = cols.findIndex((c) => c.description);
     for (const l of o.lines) {
       if (++drawn % YIELD_EVERY === 0) await pause();
       doc.font("body").fontSize(7.5);
@@ -132,7 +136,7 @@ export async function renderPackingSlips(orders: DocOrder[], opts: PackingSlipOp
         l.itemNo ?? "",
         "",
         l.colorName ?? "",
-        conditionText(l.condition, l.completeness),
+        conditionText(l.condition, l.completeness, msg),
         String(l.quantity),
         lineMoney(l.unitPrice),
         lineMoney(l.lineTotal),
@@ -154,20 +158,23 @@ export async function renderPackingSlips(orders: DocOrder[], opts: PackingSlipOp
       y += rowH;
     }
 
-    // Cost summary and remarks.
-    const sums: [string, number][] = [
-      ["Subtotal", o.subtotal],
-      ["Shipping", o.shipping],
-      ...(o.fees ? ([["Fees", o.fees]] as [string, number][]) : []),
-      ...(o.credits ? ([["Credits and coupons", -o.credits]] as [string, number][]) : []),
-      ...(o.tax ? ([["Tax", o.tax]] as [string, number][]) : []),
-      ["Total", o.grandTotal],
+    // Cost summary: every component the marketplace charged, so the lines add up to the total;
+    // where its figures do not, the difference is a line of its own. Printed at the decimals that
+    // show each amount exactly.
+    const b = chargeBreakdown(o);
+    const sums: [string, number, "body" | "bold" | "muted"][] = [
+      [t.subtotal, b.subtotal, "body"],
+      ...b.rows.map((r): [string, number, "body"] => [chargeLabel(msg, r), r.amount, "body"]),
+      [t.total, b.grandTotal, "bold"],
+      ...b.included.map((r): [string, number, "muted"] => [chargeLabel(msg, r, true), r.amount, "muted"]),
     ];
+    const sumMoney = (n: number) => displayMoney(n, o.currency, b.decimals, msg.decimalSeparator);
+    const sumWidth = 260;
     if (y + 20 + sums.length * 12 > ph - m) newPage(true);
     y += 8;
     doc
       .save()
-      .moveTo(m + width - 200, y)
+      .moveTo(m + width - sumWidth, y)
       .lineTo(m + width, y)
       .lineWidth(0.5)
       .stroke("#000")
@@ -176,18 +183,25 @@ export async function renderPackingSlips(orders: DocOrder[], opts: PackingSlipOp
     doc
       .font("body")
       .fontSize(8)
-      .text(`${o.lines.length} lots, ${itemCount(o)} items`, m, y, { lineBreak: false });
-    for (const [k, v] of sums) {
-      doc.font(k === "Total" ? "bold" : "body").fontSize(k === "Total" ? 10 : 8.5);
-      doc.text(k, m + width - 200, y, { lineBreak: false });
-      const s = money(v);
-      doc.text(s, m + width - doc.widthOfString(s), y, { lineBreak: false });
-      y += k === "Total" ? 14 : 12;
+      .text(t.counts(o.lines.length, itemCount(o)), m, y, { lineBreak: false });
+    for (const [k, v, style] of sums) {
+      doc
+        .font(style === "bold" ? "bold" : "body")
+        .fontSize(style === "bold" ? 10 : style === "muted" ? 7.5 : 8.5)
+        .fillColor(style === "muted" ? "#444" : "black");
+      const s = sumMoney(v);
+      const amountX = m + width - doc.widthOfString(s);
+      doc.text(fitText(doc, k, amountX - (m + width - sumWidth) - 8), m + width - sumWidth, y, {
+        lineBreak: false,
+      });
+      doc.text(s, amountX, y, { lineBreak: false });
+      y += style === "bold" ? 14 : 12;
     }
+    doc.fillColor("black");
     if (o.buyerRemarks) {
       y += 8;
       if (y + 40 > ph - m) newPage(true);
-      doc.font("bold").fontSize(8.5).text("Buyer remarks", m, y, { lineBreak: false });
+      doc.font("bold").fontSize(8.5).text(t.buyerRemarks, m, y, { lineBreak: false });
       y += 12;
       doc
         .font("body")

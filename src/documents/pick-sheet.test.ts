@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { MESSAGES } from "./messages.ts";
 import type { DocOrder } from "./model.ts";
 import { PAPER } from "./pdf.ts";
 import { paginatePickSheet, pickOrder, renderPickSheet } from "./pick-sheet.ts";
@@ -21,6 +22,7 @@ const render = (orders: DocOrder[]) =>
     sender,
     timeZone: "UTC",
     generatedAt: new Date("2026-11-22T10:00:00Z"),
+    messages: MESSAGES.en,
   });
 
 /** One pick row as pdftotext lays it out: location, item, …, quantity, tote · order number. */

@@ -1,6 +1,7 @@
+import { formatDocumentDate, type Messages } from "./messages.ts";
 import { type DocLine, type DocOrder, itemCount, type Sender } from "./model.ts";
 import { barcode, createDoc, fitText, PAPER, type Paper, pause, wrapText, YIELD_EVERY } from "./pdf.ts";
-import { conditionText, formatDate, naturalCompare, toteLetter } from "./text.ts";
+import { conditionText, naturalCompare, toteLetter } from "./text.ts";
 
 export interface PickLine {
   line: DocLine;
@@ -66,17 +67,19 @@ export interface PickSheetOptions {
   sender: Sender;
   timeZone: string;
   generatedAt: Date;
+  /** The document language's texts. */
+  messages: Messages;
 }
 
 const COLS = [
-  { key: "tick", title: "", width: 16 },
-  { key: "location", title: "Location", width: 60 },
-  { key: "item", title: "Item", width: 72 },
-  { key: "name", title: "Name", width: 0 },
-  { key: "color", title: "Colour", width: 76 },
-  { key: "cond", title: "Cond.", width: 38 },
-  { key: "qty", title: "Qty", width: 26 },
-  { key: "order", title: "Tote · Order", width: 92 },
+  { key: "tick", width: 16 },
+  { key: "location", width: 60 },
+  { key: "item", width: 72 },
+  { key: "name", width: 0 },
+  { key: "color", width: 76 },
+  { key: "cond", width: 38 },
+  { key: "qty", width: 26 },
+  { key: "order", width: 92 },
 ] as const;
 
 const TICK = 9;
@@ -167,12 +170,18 @@ export async function renderPickSheet(orders: DocOrder[], opts: PickSheetOptions
   const margin = MARGIN;
   const width = pw - 2 * margin;
   const fixed = COLS.reduce((n, c) => n + c.width, 0);
-  const cols = COLS.map((c) => ({ ...c, width: c.width || width - fixed }));
+  const m = opts.messages;
+  const t = m.pickSheet;
+  const cols = COLS.map((c) => ({
+    ...c,
+    title: c.key === "tick" ? "" : t.columns[c.key],
+    width: c.width || width - fixed,
+  }));
   const nameWidth = cols.find((c) => c.key === "name")!.width - 4;
-  const { doc, finish } = createDoc(`Pick sheet (${orders.length} orders)`, opts.sender.storeName);
+  const { doc, finish } = createDoc(t.metaTitle(orders.length), opts.sender.storeName);
   const { picks, totes } = pickOrder(orders);
   const totalItems = picks.reduce((n, p) => n + p.line.quantity, 0);
-  const summary = `${orders.length} order${orders.length === 1 ? "" : "s"} · ${picks.length} lots · ${totalItems} items · ${formatDate(opts.generatedAt, opts.timeZone)}`;
+  const summary = `${t.orders(orders.length)} · ${m.lots(picks.length)} · ${m.items(totalItems)} · ${formatDocumentDate(m, opts.generatedAt, opts.timeZone)}`;
 
   doc.font("body").fontSize(7.5);
   const names = picks.map((p) => wrapText(doc, p.line.name, nameWidth, 2));
@@ -208,13 +217,9 @@ export async function renderPickSheet(orders: DocOrder[], opts: PickSheetOptions
       flushPage();
       doc.addPage({ size: [pw, ph], margin: 0 });
       page++;
-      doc
-        .font("bold")
-        .fontSize(13)
-        .fillColor("black")
-        .text("Pick sheet", margin, margin, { lineBreak: false });
+      doc.font("bold").fontSize(13).fillColor("black").text(t.title, margin, margin, { lineBreak: false });
       doc.font("body").fontSize(8).fillColor("#444");
-      const meta = fitText(doc, `${summary} · page ${page} of ${layout.pages}`, width - 110);
+      const meta = fitText(doc, `${summary} · ${t.page(page, layout.pages)}`, width - 110);
       doc.text(meta, margin + width - doc.widthOfString(meta), margin + 4, { lineBreak: false });
       if (table && page === n) {
         let y = margin + PAGE_HEADER;
@@ -245,14 +250,14 @@ export async function renderPickSheet(orders: DocOrder[], opts: PickSheetOptions
     const shelf = p.line.location?.trim() || null;
     if (at.heading !== null) {
       doc.font("bold").fontSize(8);
-      doc.text(loc ? `Location ${loc}` : "No location", margin + 2, at.heading + 2, { lineBreak: false });
+      doc.text(loc ? t.location(loc) : t.noLocation, margin + 2, at.heading + 2, { lineBreak: false });
     }
     const y = at.y;
     const cells: Record<string, string> = {
       location: shelf ?? "—",
       item: p.line.itemNo ?? "",
       color: p.line.colorName ?? "",
-      cond: conditionText(p.line.condition, p.line.completeness, true),
+      cond: conditionText(p.line.condition, p.line.completeness, m, true),
       qty: String(p.line.quantity),
       order: `${p.tote} · ${p.order.number}`,
     };
@@ -278,11 +283,7 @@ export async function renderPickSheet(orders: DocOrder[], opts: PickSheetOptions
   const heading = () => {
     const h = headings.shift()!;
     toPage(h.page, false);
-    doc
-      .font("bold")
-      .fontSize(10)
-      .fillColor("black")
-      .text("Orders in this pick", margin, h.y, { lineBreak: false });
+    doc.font("bold").fontSize(10).fillColor("black").text(t.ordersInPick, margin, h.y, { lineBreak: false });
   };
   orders.forEach((o, i) => {
     const { page: pg, y } = layout.summary[i]!;
@@ -298,21 +299,18 @@ export async function renderPickSheet(orders: DocOrder[], opts: PickSheetOptions
     const buyer = [o.buyerName, o.buyerUsername ? `(${o.buyerUsername})` : null].filter(Boolean).join(" ");
     const about = [buyer || null, o.marketplaceName, o.shippingMethod].filter(Boolean).join(" · ");
     doc.text(fitText(doc, about, 230), margin + 40, y + 15, { lineBreak: false });
-    doc.text(`${o.lines.length} lots · ${itemCount(o)} items`, margin + 280, y + 8, { lineBreak: false });
+    doc.text(`${m.lots(o.lines.length)} · ${m.items(itemCount(o))}`, margin + 280, y + 8, {
+      lineBreak: false,
+    });
     barcode(doc, o.number, margin + width - 150, y + 2, 150, 24);
     rules.push(y + SUMMARY_ROW - 3);
   });
   while (headings.length) heading();
   toPage(layout.total.page, false);
   doc.font("bold").fontSize(9).fillColor("black");
-  doc.text(
-    `Total: ${orders.length} orders, ${picks.length} lots, ${totalItems} items`,
-    margin,
-    layout.total.y,
-    {
-      lineBreak: false,
-    },
-  );
+  doc.text(t.total(orders.length, picks.length, totalItems), margin, layout.total.y, {
+    lineBreak: false,
+  });
   flushPage();
   return finish();
 }

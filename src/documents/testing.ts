@@ -161,6 +161,7 @@ export function makeOrders(n: number, lines: number, seed = 1): DocOrder[] {
       fees: 0,
       credits: 0,
       grandTotal: 127_9500,
+      charges: [],
       shippingMethod: "Letter",
       trackingNumbers: [],
       buyerRemarks: i === 0 ? "Please pack the minifigures separately — danke!" : null,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Address } from "../core/order.ts";
 import { documentSettingsSchema } from "./index.ts";
+import { MESSAGES } from "./messages.ts";
 import {
   addressLines,
   conditionText,
@@ -166,9 +167,11 @@ describe("file names and conditions", () => {
   });
 
   it("prints conditions with BrickLink's set completeness", () => {
-    expect(conditionText("new", null)).toBe("New");
-    expect(conditionText("used", "B")).toBe("Used incomplete");
-    expect(conditionText("new", "S", true)).toBe("New S");
-    expect(conditionText("unknown", null)).toBe("");
+    expect(conditionText("new", null, MESSAGES.en)).toBe("New");
+    expect(conditionText("used", "B", MESSAGES.en)).toBe("Used incomplete");
+    expect(conditionText("new", "S", MESSAGES.en, true)).toBe("New S");
+    expect(conditionText("unknown", null, MESSAGES.en)).toBe("");
+    expect(conditionText("used", "B", MESSAGES.de)).toBe("Gebraucht unvollständig");
+    expect(conditionText("new", "S", MESSAGES.fr)).toBe("Neuf scellé");
   });
 });

@@ -1,4 +1,9 @@
+import { type AddressFormat, countryName, formatAddressLines } from "../core/address.ts";
 import type { Address } from "../core/order.ts";
+import type { Messages } from "./messages.ts";
+import type { Sender } from "./model.ts";
+
+export { countryName };
 
 /** Natural order for bin locations: "A-2" before "A-10", case and accents ignored. */
 const collator = new Intl.Collator("en", { numeric: true, sensitivity: "base" });
@@ -15,71 +20,98 @@ export function toteLetter(index: number): string {
   return s;
 }
 
-const regionNames = new Intl.DisplayNames(["en"], { type: "region" });
-export function countryName(code: string | null): string | null {
-  if (!code) return null;
-  try {
-    return regionNames.of(code) ?? code;
-  } catch {
-    return code;
-  }
-}
-
-/** Where the postcode goes: after the city (with the region) in North America and Australia, on its own line in the UK, before the city elsewhere. */
-const CITY_REGION_POSTAL = new Set(["US", "CA", "AU"]);
-const POSTAL_OWN_LINE = new Set(["GB", "IE"]);
-
 /**
  * An address as a postal service wants it for the destination country, the country named in
- * capitals on the last line when the parcel crosses a border.
+ * capitals on the last line when the parcel crosses a border (with its ISO code where a carrier
+ * wants it). Free-text addresses keep their lines and gain the country line too.
  */
-export function addressLines(a: Address | null, fromCountry: string | null = null): string[] {
-  if (!a) return [];
-  const structured = a.line1 || a.city || a.postalCode;
-  if (!structured)
-    return a.full
-      .split(/\r?\n/)
-      .map((l) => l.trim())
-      .filter(Boolean);
-  const cc = a.countryCode;
-  const lines = [a.name, a.company, a.line1, a.line2, a.line3].filter((x): x is string => Boolean(x?.trim()));
-  if (cc && CITY_REGION_POSTAL.has(cc)) {
-    lines.push([[a.city, a.region].filter(Boolean).join(", "), a.postalCode].filter(Boolean).join(" "));
-  } else if (cc && POSTAL_OWN_LINE.has(cc)) {
-    if (a.city) lines.push(a.city);
-    if (a.region) lines.push(a.region);
-    if (a.postalCode) lines.push(a.postalCode);
-  } else {
-    lines.push([a.postalCode, a.city].filter(Boolean).join(" "));
-    if (a.region) lines.push(a.region);
-  }
-  if (cc && cc !== fromCountry) lines.push((countryName(cc) ?? cc).toUpperCase());
-  return lines.map((l) => l.trim()).filter(Boolean);
+export function addressLines(
+  a: Address | null,
+  fromCountry: string | null = null,
+  opts: Omit<AddressFormat, "fromCountry"> = {},
+): string[] {
+  return formatAddressLines(a, { ...opts, fromCountry });
 }
+
+const fold = (s: string) => s.normalize("NFKD").replace(/\p{M}/gu, "").trim().toLowerCase();
 
 /**
  * The recipient block of a label or slip: the address for the destination country, led by the
- * buyer's name when the address itself has none. Empty when the order has no address.
+ * buyer's name when the address does not start with it. Empty when the order has no address.
  */
 export function recipientLines(
   o: { shippingAddress: Address | null; buyerName: string | null },
   fromCountry: string | null,
+  opts: Omit<AddressFormat, "fromCountry"> = {},
 ): string[] {
   const a = o.shippingAddress;
-  const lines = addressLines(a, fromCountry);
-  if (lines.length && a && !a.name?.trim() && (a.line1 || a.city || a.postalCode) && o.buyerName?.trim())
-    lines.unshift(o.buyerName.trim());
+  const lines = addressLines(a, fromCountry, opts);
+  if (!lines.length || !a) return lines;
+  const structured = a.line1 || a.city || a.postalCode;
+  // A free-text address may leave out the name the marketplace gives beside it.
+  const name = structured ? (a.name?.trim() ? null : o.buyerName?.trim()) : a.name?.trim();
+  if (name && fold(lines[0]!) !== fold(name)) lines.unshift(name);
   return lines;
 }
 
+/**
+ * The sender's lines: the store name, then the return address without a leading line that only
+ * repeats the store name (an address with no name starts with its street, which stays).
+ */
+export function senderBlock(sender: Sender, toCountry: string | null, m: Messages): string[] {
+  return [sender.storeName, ...returnAddressLines(sender, toCountry, m)];
+}
+
+/** The return address's lines, its name dropped only when it is the store name printed above it. */
+export function returnAddressLines(sender: Sender, toCountry: string | null, m: Messages): string[] {
+  const a = sender.returnAddress;
+  const lines = addressLines(a, toCountry, { language: m.language });
+  const fold = (t: string) => t.trim().toLowerCase();
+  const first = lines[0];
+  const named = Boolean(a?.name?.trim() && first && fold(first) === fold(a.name!));
+  if (first && (named || fold(first) === fold(sender.storeName))) lines.shift();
+  return lines;
+}
+
+/**
+ * The ship-to block as the order panel shows and copies it: the recipient lines a label carries
+ * (country named when abroad from the sender, also for free-text addresses), without the ISO code.
+ */
+export function shipToView(
+  o: { shippingAddress: Address | null; buyerName: string | null },
+  fromCountry: string | null,
+) {
+  const a = o.shippingAddress;
+  if (!a) return null;
+  const lines = recipientLines(o, fromCountry);
+  return {
+    lines,
+    text: lines.join("\n"),
+    countryCode: a.countryCode,
+    countryName: countryName(a.countryCode),
+  };
+}
+
 /** Condition as printed, with BrickLink's set completeness (C complete, B incomplete, S sealed). */
-const CONDITION: Record<string, string> = { new: "New", used: "Used", refurbished: "Refurb.", unknown: "" };
-const COMPLETENESS: Record<string, string> = { C: "complete", B: "incomplete", S: "sealed" };
-export function conditionText(condition: string, completeness: string | null, short = false): string {
-  const c = CONDITION[condition] ?? condition;
+export function conditionText(
+  condition: string,
+  completeness: string | null,
+  m: Pick<Messages, "condition" | "conditionShort" | "completeness">,
+  short = false,
+): string {
+  const words = short ? m.conditionShort : m.condition;
+  const c =
+    condition === "unknown"
+      ? ""
+      : Object.hasOwn(words, condition)
+        ? words[condition as keyof typeof words]
+        : condition;
   if (!completeness) return c;
   const k = completeness.toUpperCase();
-  return `${c} ${short ? k : (COMPLETENESS[k] ?? completeness)}`.trim();
+  const long = Object.hasOwn(m.completeness, k)
+    ? m.completeness[k as keyof Messages["completeness"]]
+    : completeness;
+  return `${c} ${short ? k : long}`.trim();
 }
 
 /** `orderhub-<kind>-<YYYYMMDD-HHmmss>.<ext>` in the account's time zone. */
