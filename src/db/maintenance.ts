@@ -7,7 +7,7 @@ import type { Database } from "./connection.ts";
  */
 export async function maintainDatabase(
   database: Database,
-  tables: string[] = ["orders", "order_lines", "order_events"],
+  tables: string[] = ["orders", "order_lines", "order_events", "order_search_terms"],
 ): Promise<void> {
   for (const t of tables) await database.sql.executeSql(`vacuum analyze ${t}`);
 }
@@ -18,7 +18,7 @@ export async function maintainDatabase(
  */
 export async function refreshStatistics(
   database: Database,
-  tables: string[] = ["orders", "order_lines"],
+  tables: string[] = ["orders", "order_lines", "order_search_terms"],
 ): Promise<void> {
   for (const t of tables) await database.sql.executeSql(`analyze ${t}`);
 }

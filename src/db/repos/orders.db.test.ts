@@ -1,12 +1,16 @@
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDatabase } from "../../../test/helpers/db.ts";
 import type { OrderInput } from "../../core/order.ts";
 import { SecretBox } from "../../core/secrets.ts";
 import type { Database } from "../connection.ts";
+import { orders } from "../schema.ts";
 import { createAccount } from "./accounts.ts";
 import { insertConnection } from "./connections.ts";
-import { findOrderId, getOrderDetail, listOrders, upsertOrders } from "./orders.ts";
+import { countMatching, findOrderId, getOrderDetail, listOrders, upsertOrders } from "./orders.ts";
 
 let database: Database;
 const box = new SecretBox(randomBytes(32));
@@ -268,5 +272,216 @@ describe("order totals", () => {
       ctx.accountId,
     ]);
     expect((await listOrders(database.db, ctx.accountId, {})).total).toBe(29);
+  });
+});
+
+describe("date filter", () => {
+  it("a day picked as To is included, in the account's time zone, and From = To is that one day", async () => {
+    const ctx = await setup("Days");
+    await upsertOrders(database.db, ctx, [
+      // 1 Dec, 23:30 in Berlin (22:30 UTC) — Berlin's 1 December.
+      order("301", { orderedAt: new Date("2026-12-01T22:30:00Z") }),
+      order("302", { orderedAt: new Date("2026-12-02T12:00:00Z") }),
+      // 3 Dec, 00:30 in Berlin (23:30 UTC on the 2nd) — no longer Berlin's 2 December.
+      order("303", { orderedAt: new Date("2026-12-02T23:30:00Z") }),
+      order("304", { orderedAt: new Date("2026-11-30T22:59:00Z") }),
+    ]);
+    const numbers = async (q: Parameters<typeof listOrders>[2]) =>
+      (await listOrders(database.db, ctx.accountId, { sort: "orderedAt", dir: "asc", ...q })).rows.map(
+        (r) => r.number,
+      );
+    expect(await numbers({ from: "2026-12-01", to: "2026-12-02", timeZone: "Europe/Berlin" })).toEqual([
+      "FK-301",
+      "FK-302",
+    ]);
+    expect(await numbers({ from: "2026-12-02", to: "2026-12-02", timeZone: "Europe/Berlin" })).toEqual([
+      "FK-302",
+    ]);
+    // The same days in UTC: the 23:30 UTC order is still the 2nd.
+    expect(await numbers({ from: "2026-12-02", to: "2026-12-02" })).toEqual(["FK-302", "FK-303"]);
+    expect(await numbers({ from: "2026-12-01", to: "2026-12-01" })).toEqual(["FK-301"]);
+    // An instant is an instant: To before it, as before.
+    expect(await numbers({ to: new Date("2026-12-02T12:00:00Z") })).toEqual(["FK-304", "FK-301"]);
+  });
+});
+
+describe("on hold", () => {
+  it("holds in Orderhub and the marketplace's own on-hold status are one filter, counted alike", async () => {
+    const ctx = await setup("Holds");
+    await upsertOrders(database.db, ctx, [
+      order("401"),
+      order("402", { status: "on_hold", rawStatus: "On Hold" }),
+      order("403"),
+    ]);
+    const id = await findOrderId(database.db, ctx.accountId, "FK-403");
+    await database.db.update(orders).set({ onHold: true, holdReason: "rule" }).where(eq(orders.id, id!));
+    const numbers = async (onHold: boolean) =>
+      (await listOrders(database.db, ctx.accountId, { onHold, sort: "number", dir: "asc" })).rows.map((r) => [
+        r.number,
+        r.onHold,
+      ]);
+    expect(await numbers(true)).toEqual([
+      ["FK-402", false],
+      ["FK-403", true],
+    ]);
+    expect(await numbers(false)).toEqual([["FK-401", false]]);
+    expect(await countMatching(database.db, ctx.accountId, { onHold: true })).toBe(2);
+  });
+});
+
+describe("search", () => {
+  it("finds what the table shows: buyer usernames and names in any case and accent, lines, numbers with or without prefix", async () => {
+    const ctx = await setup("Search");
+    await upsertOrders(database.db, ctx, [
+      order("123", {
+        number: "BL-123",
+        buyerName: "Łukasz Nowak",
+        buyerUsername: "brickfan_77",
+        buyerEmail: "lukasz@example.pl",
+      }),
+      order("456", {
+        number: "BL-456",
+        buyerName: "Zoë Dubois",
+        buyerUsername: "ZoeBricks",
+        lines: [
+          {
+            externalLineId: "z",
+            itemNo: "973pb1234c01",
+            name: "Torso Space Police Pattern",
+            quantity: 1,
+            unitPrice: 1,
+            lineTotal: 1,
+          },
+        ],
+      }),
+      order("789", { number: "BL-789", buyerName: "Søren Jensen", buyerUsername: "sj" }),
+      order("4000", {
+        marketplace: "fake",
+        number: "FK-4000",
+        buyerName: "Seán O'Brien",
+        buyerUsername: "blake",
+        lines: [
+          {
+            externalLineId: "w",
+            itemNo: "4073",
+            name: "Plate Round 1 x 1",
+            quantity: 1,
+            unitPrice: 1,
+            lineTotal: 1,
+          },
+        ],
+      }),
+    ]);
+    const found = async (q: string) =>
+      (await listOrders(database.db, ctx.accountId, { q, sort: "number", dir: "asc" })).rows.map(
+        (r) => r.number,
+      );
+    expect(await found("lukasz")).toEqual(["BL-123"]);
+    expect(await found("ŁUKASZ")).toEqual(["BL-123"]);
+    expect(await found("nowak")).toEqual(["BL-123"]);
+    expect(await found("Lukasz Nowak")).toEqual(["BL-123"]);
+    expect(await found("brickfan")).toEqual(["BL-123"]);
+    expect(await found("brickfan_77")).toEqual(["BL-123"]);
+    expect(await found("zoebricks")).toEqual(["BL-456"]);
+    expect(await found("zoe")).toEqual(["BL-456"]);
+    expect(await found("soren")).toEqual(["BL-789"]);
+    expect(await found("lukasz@example")).toEqual(["BL-123"]);
+    // Lines: part names (any word) and item numbers.
+    expect(await found("space police")).toEqual(["BL-456"]);
+    expect(await found("torso")).toEqual(["BL-456"]);
+    expect(await found("973PB1234")).toEqual(["BL-456"]);
+    expect(await found("3001")).toEqual(["BL-123", "BL-789"]);
+    // Order numbers with and without the marketplace prefix.
+    expect(await found("BL-123")).toEqual(["BL-123"]);
+    expect(await found("bl-45")).toEqual(["BL-456"]);
+    expect(await found("123")).toEqual(["BL-123"]);
+    expect(await found("78")).toEqual(["BL-789"]);
+    expect(await found("nobody")).toEqual([]);
+    // Found by several kinds of match at once, an order still counts once.
+    expect((await listOrders(database.db, ctx.accountId, { q: "123" })).total).toBe(1);
+    expect((await listOrders(database.db, ctx.accountId, { q: "BL-" })).total).toBe(3);
+    expect((await listOrders(database.db, ctx.accountId, { q: "3001", status: ["pending"] })).total).toBe(2);
+    // A name with an apostrophe, whole or by its parts; a number never matches a buyer's word.
+    expect(await found("o'brien")).toEqual(["FK-4000"]);
+    expect(await found("brien")).toEqual(["FK-4000"]);
+    expect(await found("sean o'brien")).toEqual(["FK-4000"]);
+    expect(await found("BL-")).toEqual(["BL-123", "BL-456", "BL-789"]);
+    expect(await found("bl-4")).toEqual(["BL-456"]);
+    // One-character words ("1 x 1") are left out; the rest must all match.
+    expect(await found("plate round 1 x 1")).toEqual(["FK-4000"]);
+    expect(await found("brick 2 x 4")).toEqual(["BL-123", "BL-789"]);
+    // The buyer filter folds the same way.
+    expect(
+      (await listOrders(database.db, ctx.accountId, { buyer: "lukasz" })).rows.map((r) => r.number),
+    ).toEqual(["BL-123"]);
+  });
+
+  it("orders stored before the search words existed are found after the migration fills them in", async () => {
+    const ctx = await setup("Search backfill");
+    await upsertOrders(database.db, ctx, [
+      order("950", {
+        buyerName: "Łukasz Żółć",
+        buyerUsername: "Brick_Fan",
+        lines: [
+          {
+            externalLineId: "a",
+            itemNo: "3069bpr0099",
+            name: "Tile 1 x 2 Pattern",
+            quantity: 1,
+            unitPrice: 1,
+            lineTotal: 1,
+          },
+        ],
+      }),
+    ]);
+    // As an install before migration 0016 had them: no words, buyer_sort folded the old way.
+    await database.sql.executeSql(
+      "delete from order_search_terms where order_id in (select id from orders where account_id = $1)",
+      [ctx.accountId],
+    );
+    await database.sql.executeSql(
+      "update orders set buyer_sort = 'łukasz zołc brick_fan' where account_id = $1",
+      [ctx.accountId],
+    );
+    const total = async (q: string) => (await listOrders(database.db, ctx.accountId, { q })).total;
+    expect(await total("lukasz")).toBe(0);
+    const migration = readFileSync(
+      join(import.meta.dirname, "../../../drizzle/0016_order_search_views.sql"),
+      "utf8",
+    ).split("--> statement-breakpoint");
+    for (const statement of migration.filter((st) =>
+      /UPDATE "orders"|INSERT INTO "order_search_terms"/.test(st),
+    ))
+      await database.sql.executeSql(statement, []);
+    for (const q of ["lukasz", "zolc", "brick_fan", "brick", "3069BPR", "tile", "pattern", "950"])
+      expect([q, await total(q)]).toEqual([q, 1]);
+    expect(
+      (await listOrders(database.db, ctx.accountId, { buyer: "lukasz" })).rows.map((r) => r.number),
+    ).toEqual(["FK-950"]);
+  });
+
+  it("an edited order is found by its new lines and no longer by the ones it lost", async () => {
+    const ctx = await setup("Search edits");
+    await upsertOrders(database.db, ctx, [order("900")]);
+    await upsertOrders(database.db, ctx, [
+      order("900", {
+        changeMarker: "2",
+        lines: [
+          {
+            externalLineId: "b",
+            itemNo: "3003",
+            name: "Plate 2 x 2",
+            quantity: 1,
+            unitPrice: 1,
+            lineTotal: 1,
+          },
+        ],
+      }),
+    ]);
+    const total = async (q: string) => (await listOrders(database.db, ctx.accountId, { q })).total;
+    expect(await total("3003")).toBe(1);
+    expect(await total("plate")).toBe(1);
+    expect(await total("3001")).toBe(0);
+    expect(await total("brick")).toBe(0);
   });
 });

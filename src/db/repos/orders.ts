@@ -1,11 +1,12 @@
 import { createHash } from "node:crypto";
-import { and, asc, desc, eq, gte, inArray, isNull, lt, type SQL, sql } from "drizzle-orm";
+import { TZDate } from "@date-fns/tz";
+import { and, asc, desc, eq, gte, inArray, isNull, lt, not, or, type SQL, sql } from "drizzle-orm";
 import { AppError } from "../../core/errors.ts";
 import { type OrderInput, orderInputSchema, type UnifiedOrder } from "../../core/order.ts";
-import type { OrderStatus } from "../../core/status.ts";
+import { isBackwardMove, type OrderReview, type OrderStatus } from "../../core/status.ts";
 import { bulkInsert } from "../bulk.ts";
 import type { DbOrTx } from "../connection.ts";
-import { orderCounts, orderEvents, orderLines, orders } from "../schema.ts";
+import { accounts, orderCounts, orderEvents, orderLines, orderSearchTerms, orders } from "../schema.ts";
 
 export type UpsertOutcome = "created" | "updated" | "unchanged";
 
@@ -15,6 +16,8 @@ export interface UpsertResult {
   outcome: UpsertOutcome;
   previousStatus: OrderStatus | null;
   status: OrderStatus;
+  /** The marketplace reported an older status: ours was kept and the order flagged for review. */
+  refusedStatus?: OrderStatus;
 }
 
 export interface UpsertContext {
@@ -41,9 +44,29 @@ function stableJson(v: unknown): string {
   return JSON.stringify(v ?? null);
 }
 
-/** Lower case without accents, so "zoe" finds "Zoë". */
+/** Letters that carry no accent to strip (Ł is not L + a mark), spelt as a seller would type them. */
+const PLAIN_LETTERS: Record<string, string> = {
+  ł: "l",
+  ø: "o",
+  đ: "d",
+  ð: "d",
+  ħ: "h",
+  ı: "i",
+  ŀ: "l",
+  ŧ: "t",
+  ß: "ss",
+  æ: "ae",
+  œ: "oe",
+  þ: "th",
+};
+
+/** Lower case without accents, so "zoe" finds "Zoë" and "lukasz" finds "Łukasz". */
 export function foldText(s: string): string {
-  return s.toLowerCase().normalize("NFKD").replace(/\p{M}/gu, "");
+  return s
+    .toLowerCase()
+    .normalize("NFKD")
+    .replace(/\p{M}/gu, "")
+    .replace(/[łøđðħıŀŧßæœþ]/g, (c) => PLAIN_LETTERS[c]!);
 }
 
 function buyerSort(o: UnifiedOrder): string {
@@ -77,6 +100,7 @@ export function orderRow(o: UnifiedOrder, ctx: UpsertContext, hash: string) {
     fees: o.totals.fees,
     credits: o.totals.credits,
     grandTotal: o.totals.grandTotal,
+    charges: o.totals.charges,
     shippingMethod: o.shippingMethod,
     trackingNumbers: o.trackingNumbers,
     buyerRemarks: o.buyerRemarks,
@@ -143,6 +167,8 @@ export async function upsertOrders(
       externalId: orders.externalId,
       contentHash: orders.contentHash,
       status: orders.status,
+      rawStatus: orders.rawStatus,
+      statusChangedAt: orders.statusChangedAt,
     })
     .from(orders)
     .where(
@@ -189,6 +215,11 @@ export async function upsertOrders(
       orderLines,
       toInsert.flatMap(({ o }) => lineRows(o, idOf.get(o.externalId)!, ctx.accountId)),
     );
+    await writeSearchTerms(
+      db,
+      ctx.accountId,
+      toInsert.map(({ o }) => ({ orderId: idOf.get(o.externalId)!, order: o })),
+    );
     await bulkInsert(
       db,
       orderEvents,
@@ -200,7 +231,8 @@ export async function upsertOrders(
         toStatus: o.status,
         rawStatus: o.rawStatus,
         source: ctx.source,
-        at: o.orderedAt,
+        at: ctx.at,
+        marketplaceAt: o.orderedAt,
         detail: {},
       })),
     );
@@ -216,9 +248,33 @@ export async function upsertOrders(
   }
 
   for (const { o, hash, prev } of toUpdate) {
+    // An older status than ours (a shipped order reported as paid) is a claim, never a silent move back.
+    const backward = isBackwardMove(prev.status, o.status);
+    const review: OrderReview | null = backward
+      ? {
+          reason: "backward_status",
+          claimedStatus: o.status,
+          claimedRawStatus: o.rawStatus,
+          marketplaceAt: o.statusChangedAt?.toISOString() ?? null,
+          keptStatus: prev.status,
+          keptRawStatus: prev.rawStatus,
+          at: ctx.at.toISOString(),
+        }
+      : null;
     await db
       .update(orders)
-      .set(orderRow(o, ctx, hash))
+      .set({
+        ...orderRow(o, ctx, hash),
+        ...(review
+          ? {
+              status: prev.status,
+              rawStatus: prev.rawStatus,
+              statusChangedAt: prev.statusChangedAt,
+              needsReview: true,
+              review,
+            }
+          : {}),
+      })
       .where(eq(orders.id, prev.id));
     const rows = lineRows(o, prev.id, ctx.accountId);
     if (rows.length) {
@@ -264,13 +320,14 @@ export async function upsertOrders(
       await db.insert(orderEvents).values({
         accountId: ctx.accountId,
         orderId: prev.id,
-        kind: "status_changed",
+        kind: review ? "status_refused" : "status_changed",
         fromStatus: prev.status,
         toStatus: o.status,
         rawStatus: o.rawStatus,
         source: ctx.source,
-        at: o.statusChangedAt ?? ctx.at,
-        detail: {},
+        at: ctx.at,
+        marketplaceAt: o.statusChangedAt,
+        detail: review ? { keptRawStatus: prev.rawStatus } : {},
       });
     }
     results.push({
@@ -278,10 +335,93 @@ export async function upsertOrders(
       externalId: o.externalId,
       outcome: "updated",
       previousStatus: prev.status,
-      status: o.status,
+      status: review ? prev.status : o.status,
+      ...(review ? { refusedStatus: o.status } : {}),
     });
   }
+  if (toUpdate.length) {
+    await writeSearchTerms(
+      db,
+      ctx.accountId,
+      toUpdate.map(({ o, prev }) => ({ orderId: prev.id, order: o })),
+      { replace: true },
+    );
+  }
   return results;
+}
+
+// ---------------------------------------------------------------- search terms (written with the order)
+
+/** The longest word kept: longer ones are cut (a pasted paragraph is not a search term). */
+const MAX_TERM = 100;
+const WORD_SPLIT = /[^\p{L}\p{N}]+/u;
+
+/** Folded words of a text, two characters or more. */
+/**
+ * Folded words of a text, two characters or more: the pieces between spaces as they are ("o'brien",
+ * "18mm") and the letters-and-digits words within them ("brien").
+ */
+function words(s: string | null | undefined): string[] {
+  if (!s) return [];
+  const tokens = foldText(s).split(/\s+/);
+  return [...tokens, ...tokens.flatMap((t) => t.split(WORD_SPLIT))].filter((w) => w.length >= 2);
+}
+
+type SearchSource = Pick<UnifiedOrder, "externalId" | "buyerName" | "buyerUsername" | "buyerEmail"> & {
+  lines: Pick<UnifiedOrder["lines"][number], "itemNo" | "sku" | "name">[];
+};
+
+/**
+ * The words an order is found by, as the table shows it: buyer name, username and e-mail (whole, and
+ * the words of the name, username and the e-mail's local part), the order's own id (its number without
+ * the marketplace prefix), and each line's item number, SKU and part-name words. Folded and distinct.
+ */
+export function searchTerms(o: SearchSource): string[] {
+  const out = new Set<string>();
+  const whole = (s: string | null | undefined) => {
+    const f = s ? foldText(s.trim()) : "";
+    if (f) out.add(f.slice(0, MAX_TERM));
+  };
+  const add = (ws: string[]) => {
+    for (const w of ws) out.add(w.slice(0, MAX_TERM));
+  };
+  add(words(o.buyerName));
+  whole(o.buyerUsername);
+  add(words(o.buyerUsername));
+  whole(o.buyerEmail);
+  add(words(o.buyerEmail?.split("@")[0]));
+  whole(o.externalId);
+  for (const l of o.lines) {
+    whole(l.itemNo);
+    whole(l.sku);
+    add(words(l.name));
+  }
+  return [...out];
+}
+
+/**
+ * Stores the search words of orders (every writer of orders or their lines calls this in the same
+ * transaction); `replace` drops the words an order had before.
+ */
+export async function writeSearchTerms(
+  db: DbOrTx,
+  accountId: number,
+  entries: { orderId: number; order: SearchSource }[],
+  opts: { replace?: boolean } = {},
+): Promise<void> {
+  if (entries.length === 0) return;
+  if (opts.replace) {
+    await db.delete(orderSearchTerms).where(
+      inArray(
+        orderSearchTerms.orderId,
+        entries.map((e) => e.orderId),
+      ),
+    );
+  }
+  const rows = entries.flatMap((e) =>
+    searchTerms(e.order).map((term) => ({ accountId, term, orderId: e.orderId })),
+  );
+  if (rows.length) await bulkInsert(db, orderSearchTerms, rows);
 }
 
 /** Change markers of stored orders, so an incremental sync fetches details only for new or changed ones. */
@@ -326,11 +466,19 @@ export interface OrderQuery {
   marketplace?: string[];
   status?: OrderStatus[];
   connectionId?: number;
-  from?: Date;
-  to?: Date;
+  /** An instant, or a calendar day (`2026-12-01`) in `timeZone`: ordered on or after it. */
+  from?: Date | string;
+  /** An instant (ordered before it), or a calendar day in `timeZone`: ordered on or before that day. */
+  to?: Date | string;
+  /** The account's IANA time zone, for calendar days (UTC when absent or unknown). */
+  timeZone?: string;
   buyer?: string;
   q?: string;
   ids?: number[];
+  /** Only orders flagged for the seller's review (true) or only those not flagged (false). */
+  needsReview?: boolean;
+  /** Orders on hold (true): held by Orderhub (a rule or a person) or "on hold" at the marketplace; false: neither. */
+  onHold?: boolean;
   sort?: OrderSort;
   dir?: "asc" | "desc";
   page?: number;
@@ -357,27 +505,81 @@ export function orderFilter(accountId: number, q: OrderQuery): SQL {
   if (q.marketplace?.length) conds.push(inArray(orders.marketplace, q.marketplace));
   if (q.status?.length) conds.push(inArray(orders.status, q.status));
   if (q.connectionId) conds.push(eq(orders.connectionId, q.connectionId));
-  if (q.from) conds.push(gte(orders.orderedAt, q.from));
-  if (q.to) conds.push(lt(orders.orderedAt, q.to));
+  if (q.from)
+    conds.push(gte(orders.orderedAt, typeof q.from === "string" ? dayStart(q.from, q.timeZone) : q.from));
+  if (q.to) conds.push(lt(orders.orderedAt, typeof q.to === "string" ? dayStart(q.to, q.timeZone, 1) : q.to));
   if (q.ids?.length) conds.push(inArray(orders.id, q.ids));
+  if (q.needsReview !== undefined) conds.push(eq(orders.needsReview, q.needsReview));
+  if (q.onHold !== undefined) {
+    const held = or(eq(orders.onHold, true), eq(orders.status, "on_hold"))!;
+    conds.push(q.onHold ? held : not(held));
+  }
   if (q.buyer) {
     const p = `${escapeLike(foldText(q.buyer))}%`;
     conds.push(sql`(${orders.buyerSort} collate "C") like ${p}`);
   }
-  if (q.q) {
-    const term = q.q.trim().toLowerCase();
-    const prefix = `${escapeLike(term)}%`;
-    const digits = term.replace(/^[a-z]{2}-/, "");
-    // One indexed lookup per kind of match, united, instead of an OR that scans every order.
-    conds.push(
-      sql`${orders.id} in (
-        select ${orders.id} from ${orders} where ${orders.accountId} = ${accountId} and (lower(${orders.number}) collate "C") like ${prefix}
-        union select ${orders.id} from ${orders} where ${orders.accountId} = ${accountId} and ${orders.externalId} = ${digits}
-        union select ${orders.id} from ${orders} where ${orders.accountId} = ${accountId} and (${orders.buyerSort} collate "C") like ${`${escapeLike(foldText(term))}%`}
-        union select ${orderLines.orderId} from ${orderLines} where ${orderLines.accountId} = ${accountId} and lower(${orderLines.itemNo}) = ${term})`,
-    );
-  }
+  if (q.q?.trim()) conds.push(sql`${orders.id} in (${searchIds(accountId, q.q)})`);
   return and(...conds)!;
+}
+
+/** The query with the account's time zone, where it names calendar days (one small read, only then). */
+export async function withTimeZone<Q extends OrderQuery>(db: DbOrTx, accountId: number, q: Q): Promise<Q> {
+  if (typeof q.from !== "string" && typeof q.to !== "string") return q;
+  const [a] = await db
+    .select({ timezone: accounts.timezone })
+    .from(accounts)
+    .where(eq(accounts.id, accountId));
+  return { ...q, timeZone: a?.timezone ?? "UTC" };
+}
+
+/** Midnight starting `day` (plus `addDays`) in the time zone, UTC when it is absent or unknown. */
+export function dayStart(day: string, timeZone: string | undefined, addDays = 0): Date {
+  const [y, m, d] = day.split("-").map(Number) as [number, number, number];
+  return new Date(new TZDate(y, m - 1, d + addDays, knownTimeZone(timeZone) ?? "UTC").getTime());
+}
+
+function knownTimeZone(tz: string | undefined): string | null {
+  if (!tz) return null;
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: tz });
+    return tz;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * What the search box matches, each kind an index lookup, united (an OR would scan every order):
+ * the order number's start (`BL-12`), the order's own id after a marketplace prefix (`bl-123` → `123`),
+ * the whole text as the start of one search word (an e-mail, a username, an item number, a name), and
+ * for several words (split at spaces) every one of them as the start of some word of the same order
+ * ("lukasz nowak", "space police"). A piece such as `o'brien` or `tile-2x2` also matches as its
+ * letters-and-digits words when each has two characters or more; one-character words ("2 x 4") are
+ * left out unless nothing else is left. `IN` needs no duplicates removed: the parts are `union all`.
+ */
+function searchIds(accountId: number, text: string): SQL {
+  const raw = text.trim().toLowerCase();
+  const folded = foldText(raw);
+  const digits = raw.replace(/^[a-z]{2}-/, "");
+  const term = (t: string) =>
+    sql`(select ${orderSearchTerms.orderId} from ${orderSearchTerms} where ${orderSearchTerms.accountId} = ${accountId} and ${orderSearchTerms.term} like ${`${escapeLike(t.slice(0, MAX_TERM))}%`})`;
+  const piece = (t: string) => {
+    const ws = [...new Set(t.split(WORD_SPLIT).filter(Boolean))];
+    return ws.length > 1 && ws.every((w) => w.length >= 2)
+      ? sql`(${term(t)} union all (${sql.join(ws.map(term), sql` intersect `)}))`
+      : term(t);
+  };
+  const tokens = [...new Set(folded.split(/\s+/).filter(Boolean))];
+  const long = tokens.filter((t) => t.length >= 2);
+  const pieces = long.length ? long : tokens;
+  const parts: SQL[] = [
+    sql`(select ${orders.id} from ${orders} where ${orders.accountId} = ${accountId} and (lower(${orders.number}) collate "C") like ${`${escapeLike(raw)}%`})`,
+    sql`(select ${orders.id} from ${orders} where ${orders.accountId} = ${accountId} and ${orders.externalId} = ${digits})`,
+  ];
+  if (pieces.length > 1) {
+    parts.push(sql`(${sql.join(pieces.map(piece), sql` intersect `)})`);
+  } else if (pieces.length === 1) parts.push(piece(pieces[0]!));
+  return sql.join(parts, sql` union all `);
 }
 
 export interface OrderListRow {
@@ -398,7 +600,10 @@ export interface OrderListRow {
   lotCount: number;
   itemCount: number;
   countryCode: string | null;
+  shippingMethod: string | null;
   tags: string[];
+  needsReview: boolean;
+  onHold: boolean;
 }
 
 export async function listOrders(
@@ -451,7 +656,10 @@ export async function listOrders(
           lotCount: orders.lotCount,
           itemCount: orders.itemCount,
           countryCode: orders.countryCode,
+          shippingMethod: orders.shippingMethod,
           tags: orders.tags,
+          needsReview: orders.needsReview,
+          onHold: orders.onHold,
         })
         .from(orders)
         .where(and(eq(orders.accountId, accountId), inArray(orders.id, ids)))
@@ -465,8 +673,21 @@ export async function listOrders(
  * The total for the table view. Filters on marketplace and status alone (the common case) are
  * answered from order_counts, which triggers keep exact; anything else counts the matching rows.
  */
+/** How many orders a filter matches (a saved view's count), answered the way the table's total is. */
+export async function countMatching(db: DbOrTx, accountId: number, q: OrderQuery): Promise<number> {
+  return countOrders(db, accountId, q, orderFilter(accountId, q));
+}
+
 async function countOrders(db: DbOrTx, accountId: number, q: OrderQuery, where: SQL): Promise<number> {
-  const narrow = !q.from && !q.to && !q.buyer && !q.q && !q.ids?.length && !q.connectionId;
+  const narrow =
+    !q.from &&
+    !q.to &&
+    !q.buyer &&
+    !q.q &&
+    !q.ids?.length &&
+    !q.connectionId &&
+    q.needsReview === undefined &&
+    q.onHold === undefined;
   if (narrow) {
     const [row] = await db
       .select({ n: sql<string>`coalesce(sum(${orderCounts.n}), 0)` })
@@ -478,6 +699,28 @@ async function countOrders(db: DbOrTx, accountId: number, q: OrderQuery, where: 
           q.status?.length ? inArray(orderCounts.status, q.status) : undefined,
         ),
       );
+    return Number(row?.n ?? 0);
+  }
+  const searchOnly =
+    q.q?.trim() &&
+    !q.marketplace?.length &&
+    !q.status?.length &&
+    !q.from &&
+    !q.to &&
+    !q.buyer &&
+    !q.ids?.length &&
+    !q.connectionId &&
+    q.needsReview === undefined &&
+    q.onHold === undefined;
+  if (searchOnly) {
+    // The search alone: its ids are all of the account's orders already (each lookup names the account),
+    // so they are counted without reading an order.
+    const [row] = await db
+      .select({
+        n: sql<number>`(select count(distinct s.id)::int from (${searchIds(accountId, q.q!)}) as s(id))`,
+      })
+      .from(accounts)
+      .where(eq(accounts.id, accountId));
     return Number(row?.n ?? 0);
   }
   const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(orders).where(where);
@@ -519,6 +762,7 @@ export async function getOrderDetail(db: DbOrTx, accountId: number, id: number) 
       .select()
       .from(orderEvents)
       .where(and(eq(orderEvents.accountId, accountId), eq(orderEvents.orderId, id)))
+      // By when Orderhub learnt each event; the marketplace's own time is shown beside it.
       .orderBy(asc(orderEvents.at), asc(orderEvents.id)),
   ]);
   return { order, lines, events };
