@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bearer, login, seedAccount, type TestApi, testApi } from "../../test/helpers/http.ts";
 import { ensureOperatorToken } from "../auth/tokens.ts";
-import type { RouteDef } from "./route.ts";
+import { type Action, allows, defaultSwitches, isAction, ROLES } from "./permissions.ts";
 
 let api: TestApi;
 let acct: Awaited<ReturnType<typeof seedAccount>>;
@@ -52,14 +52,14 @@ describe("every route's auth", () => {
     }
   });
 
-  it("role-limited routes answer 403 to a role they do not allow", async () => {
-    const limited = api.app.routes.filter((r): r is RouteDef & { auth: readonly string[] } =>
-      Array.isArray(r.auth),
+  it("role-limited routes answer 403 to a role the permissions table does not allow", async () => {
+    const switches = defaultSwitches();
+    const limited = api.app.routes.filter(
+      (r) => isAction(String(r.auth)) && ROLES.some((x) => !allows(r.auth as Action, x, switches)),
     );
     expect(limited.length).toBeGreaterThan(5);
     for (const r of limited) {
-      const role = (["picker", "staff", "owner"] as const).find((x) => !r.auth.includes(x));
-      if (!role) continue;
+      const role = ROLES.find((x) => !allows(r.auth as Action, x, switches))!;
       const res = await api.app.inject({
         method: r.method,
         url: concrete(r.url),

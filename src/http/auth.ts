@@ -7,6 +7,7 @@ import { AppError } from "../core/errors.ts";
 import { findAccountBySlug, firstAccount } from "../db/repos/accounts.ts";
 import { findApiToken, findSession, touchSession } from "../db/repos/users.ts";
 import { apiTokens } from "../db/schema.ts";
+import { allows, defaultSwitches, dependsOnSwitch, loadSwitches, refusal } from "./permissions.ts";
 import type { Auth, AuthRule } from "./route.ts";
 
 export const SESSION_COOKIE = "orderhub_session";
@@ -58,8 +59,16 @@ export async function resolveAuth(ctx: AppContext, req: FastifyRequest): Promise
   };
 }
 
-/** Applies a route's rule; a cookie-authenticated write must also carry the CSRF token. */
-export function authorise(rule: AuthRule, auth: Auth | null, req: FastifyRequest): void {
+/**
+ * Applies a route's rule; a cookie-authenticated write must also carry the CSRF token. The account's
+ * switches are read only when the role's grant depends on one.
+ */
+export async function authorise(
+  ctx: AppContext,
+  rule: AuthRule,
+  auth: Auth | null,
+  req: FastifyRequest,
+): Promise<void> {
   if (rule === "public") return;
   if (!auth) throw new AppError(401, "unauthenticated", "sign in first (session cookie or API token)");
   if (auth.via === "session" && !["GET", "HEAD", "OPTIONS"].includes(req.method)) {
@@ -76,8 +85,11 @@ export function authorise(rule: AuthRule, auth: Auth | null, req: FastifyRequest
   if (auth.accountId === null) {
     throw new AppError(404, "no_account", "there is no account yet: create one with `orderhub user add`");
   }
-  if (rule !== "user" && !rule.includes(auth.role)) {
-    throw new AppError(403, "forbidden", `this needs the role ${rule.join(" or ")}`);
+  const switches = dependsOnSwitch(rule, auth.role)
+    ? await loadSwitches(ctx.db, auth.accountId)
+    : defaultSwitches();
+  if (!allows(rule, auth.role, switches)) {
+    throw new AppError(403, "forbidden", refusal(rule, auth.role), { role: auth.role, action: rule });
   }
 }
 

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { Role } from "../db/repos/users.ts";
+import { type Action, PERMISSIONS, ROLES } from "./permissions.ts";
 
 export interface Auth {
   /** Null only for the operator on an install that has no account yet. */
@@ -12,8 +13,11 @@ export interface Auth {
   csrfToken?: string;
 }
 
-/** Who may call a route: anyone, the local operator (CLI) only, any signed-in user, or these roles. */
-export type AuthRule = "public" | "operator" | "user" | readonly Role[];
+/**
+ * Who may call a route: anyone, the local operator (CLI) only, or the action it performs — a key of
+ * `PERMISSIONS` in `src/http/permissions.ts`, which says which roles may (add a line there for new work).
+ */
+export type AuthRule = "public" | "operator" | Action;
 
 export interface RouteInput<P, Q, B> {
   auth: Auth | null;
@@ -94,7 +98,12 @@ export function openApiDocument(routes: RouteDef[], version: string): object {
       summary: r.summary,
       tags: r.tags,
       security,
-      "x-orderhub-auth": Array.isArray(r.auth) ? r.auth : r.auth,
+      "x-orderhub-auth": r.auth,
+      ...(r.auth in PERMISSIONS
+        ? {
+            "x-orderhub-roles": ROLES.filter((role) => PERMISSIONS[r.auth as Action][role] !== false),
+          }
+        : {}),
       parameters,
       ...(r.body
         ? {

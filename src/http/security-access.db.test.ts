@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { and, eq } from "drizzle-orm";
@@ -11,6 +12,7 @@ import { auditLog, syncRuns, users } from "../db/schema.ts";
 import { type BrickOwlSimulator, startBrickOwlSimulator } from "../marketplaces/brickowl/simulator/server.ts";
 import { runSync } from "../sync/engine.ts";
 import { buildNoticeApp, startNoticeListener } from "./notice-listener.ts";
+import { type Action, allows, defaultSwitches, isAction, permissionsMarkdown, ROLES } from "./permissions.ts";
 
 const clock = new ManualClock(new Date("2026-06-01T10:00:00Z"));
 let api: TestApi;
@@ -617,5 +619,161 @@ describe("the notice listener (BrickOwl order/notify)", () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe("roles × actions: every route against the permissions table", () => {
+  let C: Seeded;
+  beforeAll(async () => {
+    C = await seedAccount(api, "access-roles");
+  });
+  /** Ids nobody has: an allowed call answers 400/404, never changes anything of the account. */
+  const concrete = (url: string) =>
+    url
+      .replace(":id", "999999")
+      .replace(":ref", "999999")
+      .replace(":marketplace", "fake")
+      .replace(":token", "x".repeat(32));
+  /** Streams that stay open while allowed (the refusal is still checked). */
+  const STREAMS = new Set(["GET /api/events"]);
+  const call = (r: { method: string; url: string }, role: "owner" | "staff" | "picker") =>
+    api.app.inject({
+      method: r.method as "GET",
+      url: concrete(r.url),
+      headers: bearer(C.tokens[role]),
+      remoteAddress: nextIp(),
+      ...(r.method === "GET" ? {} : { payload: {} }),
+    });
+
+  it("every signed-in route names an action of the table (no role lists, no unnamed routes)", () => {
+    const guarded = api.app.routes.filter((r) => r.auth !== "public" && r.auth !== "operator");
+    expect(guarded.length).toBeGreaterThan(40);
+    for (const r of guarded)
+      expect(isAction(String(r.auth)), `${r.method} ${r.url} declares ${JSON.stringify(r.auth)}`).toBe(true);
+  });
+
+  it("each role is refused exactly what the table refuses, with a 403 naming the role and the action", async () => {
+    const switches = defaultSwitches();
+    const mismatches: string[] = [];
+    for (const r of api.app.routes.filter((x) => x.auth !== "public" && x.auth !== "operator")) {
+      const action = r.auth as Action;
+      for (const role of ROLES) {
+        const allowed = allows(action, role, switches);
+        if (allowed && STREAMS.has(`${r.method} ${r.url}`)) continue;
+        const res = await call(r, role);
+        const forbidden = res.statusCode === 403 && res.json().error.code === "forbidden";
+        if (forbidden === allowed) {
+          mismatches.push(`${r.method} ${r.url} as ${role}: ${res.statusCode} ${res.body.slice(0, 120)}`);
+          continue;
+        }
+        if (forbidden) {
+          const err = res.json().error;
+          expect(err.message).toContain(action);
+          expect(err.message).toContain(role);
+          expect(err.details).toEqual({ role, action });
+        }
+      }
+    }
+    expect(mismatches).toEqual([]);
+  });
+
+  it("pickers may mark shipped until the owner switches it off; the UI is told through /api/auth/me", async () => {
+    const ship = { method: "POST", url: "/api/fulfilment/ship" };
+    const me = async () =>
+      (
+        await api.app.inject({ method: "GET", url: "/api/auth/me", headers: bearer(C.tokens.picker) })
+      ).json() as { permissions: string[] };
+    // Allowed: the request gets past the role check and is refused for its empty body.
+    expect((await call(ship, "picker")).statusCode).toBe(400);
+    expect((await me()).permissions).toContain("orders.ship");
+    expect((await me()).permissions).not.toContain("sync.run");
+
+    const patch = (token: string, body: object) =>
+      api.app.inject({
+        method: "PATCH",
+        url: "/api/settings/account",
+        headers: bearer(token),
+        payload: body,
+      });
+    const staffTry = await patch(C.tokens.staff, { access: { pickersMayShip: false } });
+    expect(staffTry.statusCode).toBe(403);
+    expect(staffTry.json().error.message).toContain("settings.manage");
+    const off = await patch(C.tokens.owner, { access: { pickersMayShip: false } });
+    expect(off.statusCode, off.body).toBe(200);
+    expect(off.json().access).toEqual({ pickersMayShip: false });
+
+    const refused = await call(ship, "picker");
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().error.message).toMatch(/picker.*orders\.ship.*Pickers may mark orders shipped/);
+    expect((await me()).permissions).not.toContain("orders.ship");
+    // Staff and owners are not affected by the switch.
+    expect((await call(ship, "staff")).statusCode).toBe(400);
+    // Another account's pickers keep their default.
+    expect(
+      (await api.app.inject({ method: "POST", url: ship.url, headers: bearer(A.tokens.picker), payload: {} }))
+        .statusCode,
+    ).toBe(400);
+
+    expect((await patch(C.tokens.owner, { access: { pickersMayShip: true } })).statusCode).toBe(200);
+    expect((await call(ship, "picker")).statusCode).toBe(400);
+  });
+
+  it("account settings name a bad field, and keep the document settings beside them", async () => {
+    const put = await api.app.inject({
+      method: "PUT",
+      url: "/api/settings/documents",
+      headers: bearer(C.tokens.owner),
+      payload: { storeName: "Roles Corner" },
+    });
+    expect(put.statusCode, put.body).toBe(200);
+    const pastSheet = await api.app.inject({
+      method: "PUT",
+      url: "/api/settings/documents",
+      headers: bearer(C.tokens.owner),
+      payload: { storeName: "Roles Corner", labelLayout: "a4-2x7", labelStartAt: 15 },
+    });
+    expect(pastSheet.statusCode).toBe(400);
+    expect(pastSheet.json().error.message).toMatch(/^body\.labelStartAt: the a4-2x7 layout has 14 positions/);
+    const bad = await api.app.inject({
+      method: "PATCH",
+      url: "/api/settings/account",
+      headers: bearer(C.tokens.owner),
+      payload: { timezone: "Europe/Nowhere" },
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.message).toMatch(/^body\.timezone: must be a time zone name/);
+    const unknown = await api.app.inject({
+      method: "PATCH",
+      url: "/api/settings/account",
+      headers: bearer(C.tokens.owner),
+      payload: { access: { pickersMayDance: true } },
+    });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json().error.message).toContain("pickersMayDance");
+    const ok = await api.app.inject({
+      method: "PATCH",
+      url: "/api/settings/account",
+      headers: bearer(C.tokens.owner),
+      payload: { timezone: "Europe/Luxembourg", access: { pickersMayShip: true } },
+    });
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(ok.json().account.timezone).toBe("Europe/Luxembourg");
+    const docs = await api.app.inject({
+      method: "GET",
+      url: "/api/settings/documents",
+      headers: bearer(C.tokens.picker),
+    });
+    expect(docs.json()).toMatchObject({
+      documents: { storeName: "Roles Corner" },
+      timezone: "Europe/Luxembourg",
+    });
+  });
+
+  it("the README's roles table is the one generated from the permissions table", () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    expect(
+      readme.includes(permissionsMarkdown()),
+      "README.md must hold the table permissionsMarkdown() (src/http/permissions.ts) renders, unchanged",
+    ).toBe(true);
   });
 });

@@ -1,6 +1,7 @@
 // @vitest-environment jsdom
 import { cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { setPermissions } from "../access.ts";
 import { UsersPage } from "./users.tsx";
 
 afterEach(() => {
@@ -31,6 +32,7 @@ function stubApi() {
 
 describe("Settings › Users", () => {
   it("lists the users and cuts one off: disable, sign out everywhere, change role", async () => {
+    setPermissions(["users.read", "users.manage"]);
     const sent = stubApi();
     render(<UsersPage meId={1} />);
     const row = await waitFor(() => {
@@ -51,5 +53,20 @@ describe("Settings › Users", () => {
     await waitFor(() =>
       expect(sent).toContainEqual({ method: "PATCH", url: "/api/users/2", body: { role: "staff" } }),
     );
+  });
+
+  it("staff see the users read-only: no add, no actions, the role cannot be changed", async () => {
+    setPermissions(["users.read"]);
+    const sent = stubApi();
+    render(<UsersPage meId={3} />);
+    const row = await waitFor(() => {
+      const r = document.querySelector('tr[data-user="picker@shop.test"]');
+      if (!r) throw new Error("no row yet");
+      return r as HTMLElement;
+    });
+    expect(screen.queryByRole("button", { name: "Add user" })).toBeNull();
+    expect(within(row).queryByRole("button", { name: "Disable" })).toBeNull();
+    expect((within(row).getByLabelText("Role of picker@shop.test") as HTMLSelectElement).disabled).toBe(true);
+    expect(sent).toEqual([]);
   });
 });

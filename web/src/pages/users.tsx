@@ -1,4 +1,5 @@
 import { type FormEvent, useCallback, useEffect, useState } from "react";
+import { can } from "../access.ts";
 import { api } from "../api.ts";
 import { Dialog, ErrorText, toast } from "../components/ui.tsx";
 import { formatDateTime } from "../format.ts";
@@ -13,10 +14,15 @@ interface User {
   lastLoginAt: string | null;
 }
 
+// The full table is under Settings → Roles & access (src/http/permissions.ts).
 const ROLES = [
-  { id: "owner", label: "Owner", help: "everything, including users and connections" },
-  { id: "staff", label: "Staff", help: "orders, shipping, inventory, syncs" },
-  { id: "picker", label: "Picker", help: "sees orders and prints pick sheets" },
+  { id: "owner", label: "Owner", help: "everything, including users, connections and settings" },
+  { id: "staff", label: "Staff", help: "orders, shipping, statuses, inventory adjustments, syncs" },
+  {
+    id: "picker",
+    label: "Picker",
+    help: "sees orders, prints, picks and packs; marks shipped unless an owner switched that off",
+  },
 ] as const;
 
 function state(u: User): string {
@@ -25,8 +31,9 @@ function state(u: User): string {
   return "Active";
 }
 
-/** Settings → Users (owners only): who may sign in, with what role, and cutting someone off. */
+/** Settings → Users: who may sign in, with what role, and cutting someone off (owners; staff read). */
 export function UsersPage({ meId }: { meId: number | null }) {
+  const manage = can("users.manage");
   const [users, setUsers] = useState<User[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [dialog, setDialog] = useState<
@@ -56,15 +63,14 @@ export function UsersPage({ meId }: { meId: number | null }) {
   const patch = (u: User, body: object) => api("PATCH", `/api/users/${u.id}`, body);
 
   return (
-    <div className="page">
-      <div className="page-head">
-        <h1>
-          <span className="muted">Settings › </span>Users
-        </h1>
-        <button type="button" className="primary" onClick={() => setDialog({ kind: "add" })}>
-          Add user
-        </button>
-      </div>
+    <div className="stack users-section">
+      {manage ? (
+        <div className="actions">
+          <button type="button" className="primary" onClick={() => setDialog({ kind: "add" })}>
+            Add user
+          </button>
+        </div>
+      ) : null}
       <ErrorText error={error} />
       <div className="table-wrap">
         <table className="users">
@@ -92,6 +98,7 @@ export function UsersPage({ meId }: { meId: number | null }) {
                   <label>
                     <span className="sr-only">Role of {u.email}</span>
                     <select
+                      disabled={!manage}
                       value={u.role}
                       onChange={(e) =>
                         void act(`${u.email} is now ${e.target.value}`, () =>
@@ -111,7 +118,7 @@ export function UsersPage({ meId }: { meId: number | null }) {
                   <span className={`user-state user-${state(u).toLowerCase()}`}>{state(u)}</span>
                 </td>
                 <td className="col-last">{u.lastLoginAt ? formatDateTime(u.lastLoginAt) : "never"}</td>
-                <td className="col-actions">
+                <td className="col-actions" hidden={!manage}>
                   <div className="user-actions">
                     <button
                       type="button"
@@ -223,6 +230,8 @@ function AddUserDialog(props: { onClose: () => void; onDone: (email: string) => 
         email: String(f.get("email")),
         password: String(f.get("password")),
         role: String(f.get("role")),
+        // Choosing "Owner" here is the explicit ask the API wants before adding a second owner.
+        force: String(f.get("role")) === "owner",
         ...(name ? { name } : {}),
       });
       props.onDone(res.user.email);
