@@ -28,6 +28,8 @@ export interface FulfilmentPayload {
   /** The last attempt may have been applied: read back before repeating it. */
   ambiguous?: boolean;
   combinedWith?: string[];
+  /** An automation rule asked for it: its landing does not run status rules again (no loops). */
+  ruleId?: number;
   /** What the marketplace answered to the shipment step (its shipment id, where it gives one). */
   receipt?: { externalShipmentId: string | null };
 }

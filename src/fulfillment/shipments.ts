@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, ne, or, sql } from "drizzle-orm";
 import type { AppContext } from "../context.ts";
 import { AppError, badRequest } from "../core/errors.ts";
 import type { Address } from "../core/order.ts";
@@ -9,9 +9,9 @@ import type { JobQueue } from "../jobs/queue.ts";
 import { getAdapter } from "../marketplaces/registry.ts";
 import type { MarketplaceManifest, ShipmentLine } from "../marketplaces/types.ts";
 import { requestDispatch } from "../sync/outbox.ts";
-import { deductShipped, type LineState, leftToShip, lineStates } from "./lines.ts";
+import { deductShipped, type LineState, leftToShip, lineStates, SHIPPED_STATUSES } from "./lines.ts";
 import { FULFILMENT_KIND, type FulfilmentPayload, type Step } from "./payload.ts";
-import { checkTrackingUrl } from "./tracking.ts";
+import { checkTrackingUrl, type TrackingRow } from "./tracking.ts";
 
 export { FULFILMENT_KIND, type FulfilmentPayload, type Step } from "./payload.ts";
 export { fulfilmentPushHandler } from "./push.ts";
@@ -27,6 +27,9 @@ type OrderRef = Pick<
   | "rawStatus"
   | "status"
   | "buyerName"
+  | "trackingNumbers"
+  | "onHold"
+  | "holdReason"
 > & { config: Record<string, string> };
 
 async function loadOrders(
@@ -46,6 +49,9 @@ async function loadOrders(
       rawStatus: orders.rawStatus,
       status: orders.status,
       buyerName: orders.buyerName,
+      trackingNumbers: orders.trackingNumbers,
+      onHold: orders.onHold,
+      holdReason: orders.holdReason,
       config: connections.config,
     })
     .from(orders)
@@ -103,6 +109,11 @@ export interface ShipInput {
   combine?: boolean;
   /** A partial shipment: order line ids and quantities, only where the marketplace ships by line. */
   lines?: { lineId: number; quantity: number }[] | null;
+  /**
+   * An order that already left with a tracking number gets a different one only when this is true
+   * (otherwise 409 `tracking_exists`, naming the orders and the tracking they have).
+   */
+  replaceTracking?: boolean;
   dryRun?: boolean;
 }
 
@@ -116,6 +127,8 @@ export interface PlannedPush {
   pushId?: number;
   shipmentId?: number;
   duplicate?: boolean;
+  /** The tracking this order already has and this shipment would replace (ask before sending). */
+  replacesTracking?: string[];
 }
 
 function describe(step: Step, manifest: MarketplaceManifest): string {
@@ -149,6 +162,8 @@ async function enqueue(
     event: string;
     detail: object;
     at: Date;
+    /** Who asked, when it is not a user (an automation rule: `rule:7`). */
+    source?: string;
   },
 ): Promise<{ pushId: number; duplicate: boolean }> {
   const [row] = await tx
@@ -177,7 +192,7 @@ async function enqueue(
     accountId: input.accountId,
     orderId: input.order.id,
     kind: input.event,
-    source: input.userId ? `user:${input.userId}` : "user",
+    source: input.source ?? (input.userId ? `user:${input.userId}` : "user"),
     at: input.at,
     detail: { ...input.detail, pushId: row.id },
   });
@@ -218,6 +233,155 @@ function parcelLines(
  * marketplace ships by line; elsewhere a shipment is the whole order, as the marketplace has it.
  */
 export async function shipOrders(ctx: AppContext, queue: JobQueue, input: ShipInput): Promise<PlannedPush[]> {
+  const checked = checkShipInput(input);
+  if (input.dryRun) return shipIn(ctx, ctx.db, input, checked);
+  const out = await ctx.db.transaction((tx) => shipIn(ctx, tx, input, checked));
+  await requestDispatch(queue);
+  return out;
+}
+
+export interface BatchShipEntry {
+  orderId: number;
+  /** How errors name this entry ("line 4"); problems name the order number anyway. */
+  label?: string;
+  carrier?: string | null;
+  trackingNumber?: string | null;
+  trackingUrl?: string | null;
+}
+
+export interface BatchShipInput {
+  accountId: number;
+  userId: number | null;
+  entries: BatchShipEntry[];
+  shippedAt?: Date;
+  setStatus?: boolean;
+  extras?: Record<string, boolean>;
+  replaceTracking?: boolean;
+  dryRun?: boolean;
+}
+
+/**
+ * Each order with its own tracking (the batch dialog, a tracking CSV), all or nothing: every entry
+ * is checked, and one that cannot ship leaves every other unwritten, with each problem named.
+ */
+export async function shipBatch(
+  ctx: AppContext,
+  queue: JobQueue,
+  input: BatchShipInput,
+): Promise<PlannedPush[]> {
+  if (input.entries.length === 0) throw badRequest("shipments: name at least one order");
+  const problems: string[] = [];
+  const seen = new Map<number, string>();
+  const prefix = (e: BatchShipEntry) => (e.label ? `${e.label}: ` : "");
+  const plans = input.entries.map((e) => {
+    const ship: ShipInput = {
+      accountId: input.accountId,
+      userId: input.userId,
+      orderIds: [e.orderId],
+      carrier: e.carrier ?? null,
+      trackingNumber: e.trackingNumber ?? null,
+      trackingUrl: e.trackingUrl ?? null,
+      ...(input.shippedAt ? { shippedAt: input.shippedAt } : {}),
+      ...(input.setStatus !== undefined ? { setStatus: input.setStatus } : {}),
+      ...(input.extras ? { extras: input.extras } : {}),
+      replaceTracking: Boolean(input.replaceTracking),
+      dryRun: Boolean(input.dryRun),
+    };
+    const before = seen.get(e.orderId);
+    if (before !== undefined)
+      problems.push(`${prefix(e)}the same order as ${before || "another entry"} (one tracking per order)`);
+    seen.set(e.orderId, e.label ?? "");
+    try {
+      return { e, ship, checked: checkShipInput(ship) };
+    } catch (err) {
+      if (!(err instanceof AppError) || err.status >= 500) throw err;
+      problems.push(`${prefix(e)}${err.message}`);
+      return null;
+    }
+  });
+  if (problems.length) throw badRequest(problems.join("; "), { problems });
+  const run = async (db: DbOrTx) => {
+    const out: PlannedPush[] = [];
+    const conflicts: { orderId: number; number: string; tracking: string[] }[] = [];
+    for (const p of plans) {
+      const { e, ship, checked } = p!;
+      try {
+        out.push(...(await shipIn(ctx, db, ship, checked)));
+      } catch (err) {
+        if (!(err instanceof AppError) || err.status >= 500) throw err;
+        if (err.code === "tracking_exists")
+          conflicts.push(...(err.details as { orders: typeof conflicts }).orders);
+        problems.push(`${prefix(e)}${err.message}`);
+      }
+    }
+    // Thrown inside the transaction: what earlier entries wrote is rolled back with it.
+    if (problems.length && conflicts.length === problems.length)
+      throw new AppError(409, "tracking_exists", problems.join("; "), { orders: conflicts, problems });
+    if (problems.length) throw badRequest(problems.join("; "), { problems });
+    return out;
+  };
+  if (input.dryRun) return run(ctx.db);
+  const out = await ctx.db.transaction(run);
+  await requestDispatch(queue);
+  return out;
+}
+
+/**
+ * A tracking file's lines as batch entries: each order found by its number (any case) or, where the
+ * seller wrote the marketplace's own id, by that when it names one order. Lines naming no order,
+ * or several, are refused together, each named.
+ */
+export async function trackingFileEntries(
+  db: DbOrTx,
+  accountId: number,
+  rows: TrackingRow[],
+): Promise<BatchShipEntry[]> {
+  const keys = [...new Set(rows.map((r) => r.order.toLowerCase()))];
+  const found = await db
+    .select({ id: orders.id, number: orders.number, externalId: orders.externalId })
+    .from(orders)
+    .where(
+      and(
+        eq(orders.accountId, accountId),
+        or(
+          inArray(sql`lower(${orders.number})`, keys),
+          inArray(
+            orders.externalId,
+            rows.map((r) => r.order),
+          ),
+        ),
+      ),
+    );
+  const problems: string[] = [];
+  const entries = rows.flatMap((r) => {
+    const byNumber = found.filter((o) => o.number.toLowerCase() === r.order.toLowerCase());
+    const hits = byNumber.length ? byNumber : found.filter((o) => o.externalId === r.order);
+    if (hits.length !== 1) {
+      problems.push(
+        hits.length
+          ? `line ${r.line}: "${r.order}" names ${hits.length} orders (${hits.map((h) => h.number).join(", ")}): write the order number`
+          : `line ${r.line}: no order "${r.order}"`,
+      );
+      return [];
+    }
+    return [
+      {
+        orderId: hits[0]!.id,
+        label: `line ${r.line}`,
+        carrier: r.carrier,
+        trackingNumber: r.trackingNumber,
+        trackingUrl: r.trackingUrl,
+      },
+    ];
+  });
+  if (problems.length) throw badRequest(`file: ${problems.join("; ")}`, { problems });
+  return entries;
+}
+
+type CheckedShip = { trackingUrl: string | null; asked: { lineId: number; quantity: number }[] | null };
+
+/** What can be said of a ship request before any order is read. */
+function checkShipInput(input: ShipInput): CheckedShip {
   if (input.orderIds.length === 0) throw badRequest("orders: name at least one order");
   const trackingUrl = checkTrackingUrl(input.trackingUrl);
   const asked = input.lines?.length ? input.lines : null;
@@ -233,9 +397,49 @@ export async function shipOrders(ctx: AppContext, queue: JobQueue, input: ShipIn
       seen.add(l.lineId);
     }
   }
+  return { trackingUrl, asked };
+}
+
+/** Tracking on the orders' own shipments (failed pushes left out: that tracking never arrived). */
+async function shipmentTracking(
+  db: DbOrTx,
+  accountId: number,
+  ids: number[],
+): Promise<Map<number, string[]>> {
+  const rows = await db
+    .select({
+      orderId: shipments.orderId,
+      trackingNumber: shipments.trackingNumber,
+      trackingUrl: shipments.trackingUrl,
+    })
+    .from(shipments)
+    .where(
+      and(eq(shipments.accountId, accountId), inArray(shipments.orderId, ids), ne(shipments.state, "failed")),
+    );
+  const out = new Map<number, string[]>();
+  for (const r of rows) {
+    const list = out.get(r.orderId) ?? [];
+    const t = r.trackingNumber ?? r.trackingUrl;
+    if (t && !list.includes(t)) list.push(t);
+    out.set(r.orderId, list);
+  }
+  return out;
+}
+
+/**
+ * One ship request in `db` (a transaction, or the plain database for a dry run, which writes
+ * nothing): checks every order, then writes shipments, events and pushes.
+ */
+async function shipIn(
+  ctx: AppContext,
+  db: DbOrTx,
+  input: ShipInput,
+  checked: CheckedShip,
+): Promise<PlannedPush[]> {
+  const { trackingUrl, asked } = checked;
   const shippedAt = (input.shippedAt ?? ctx.clock.now()).toISOString();
   const out: PlannedPush[] = [];
-  const run = async (db: DbOrTx) => {
+  {
     const list = await loadOrders(db, input.accountId, input.orderIds, { lock: !input.dryRun });
     if (list.length !== input.orderIds.length)
       throw new AppError(404, "not_found", "some of the orders do not exist");
@@ -243,6 +447,10 @@ export async function shipOrders(ctx: AppContext, queue: JobQueue, input: ShipIn
     for (const o of list) {
       const port = getAdapter(o.marketplace).shipments;
       const m = getAdapter(o.marketplace).manifest;
+      if (o.onHold)
+        problems.push(
+          `${o.number}: on hold${o.holdReason ? ` (${o.holdReason})` : ""} — release the hold before shipping it`,
+        );
       if (port.granularity === "none")
         problems.push(`${o.number}: ${m.displayName} takes no shipment updates`);
       else {
@@ -318,6 +526,32 @@ export async function shipOrders(ctx: AppContext, queue: JobQueue, input: ShipIn
           )
       ).map((r) => [r.key, r.id]),
     );
+    // Where a marketplace keeps one tracking per order, a new number on a shipped order replaces it.
+    const replaced = new Map<number, string[]>();
+    const newTracking = input.trackingNumber ?? trackingUrl;
+    if (newTracking) {
+      const own = await shipmentTracking(
+        db,
+        input.accountId,
+        list.map((o) => o.id),
+      );
+      for (const { o, byLine, key } of plans) {
+        if (byLine || existing.has(key)) continue;
+        // Shipped as the order's status says (a tracking sent alone, --no-status, is not asked about).
+        if (!SHIPPED_STATUSES.has(o.status)) continue;
+        const had = [...new Set([...(o.trackingNumbers ?? []), ...(own.get(o.id) ?? [])])];
+        if (had.length > 0 && !had.includes(newTracking)) replaced.set(o.id, had);
+      }
+      if (replaced.size && !input.dryRun && !input.replaceTracking) {
+        const which = list.filter((o) => replaced.has(o.id));
+        throw new AppError(
+          409,
+          "tracking_exists",
+          `${which.map((o) => `${o.number} already shipped with tracking ${replaced.get(o.id)!.join(", ")}`).join("; ")} — replacing it needs replaceTracking (CLI: --replace-tracking)`,
+          { orders: which.map((o) => ({ orderId: o.id, number: o.number, tracking: replaced.get(o.id) })) },
+        );
+      }
+    }
     const steps = plans.map(({ o, m, byLine, extras, key }) => {
       const lines = existing.has(key) ? [] : parcelLines(o, states.get(o.id)!, asked, problems);
       if (byLine && !existing.has(key) && !asked && lines.length === 0)
@@ -362,6 +596,7 @@ export async function shipOrders(ctx: AppContext, queue: JobQueue, input: ShipIn
           externalLineId: l.line.externalLineId,
           quantity: l.quantity,
         })),
+        ...(replaced.has(o.id) ? { replacesTracking: replaced.get(o.id)! } : {}),
       };
       out.push(plan);
       if (input.dryRun || planned.length === 0) continue;
@@ -427,13 +662,7 @@ export async function shipOrders(ctx: AppContext, queue: JobQueue, input: ShipIn
         });
       }
     }
-  };
-  if (input.dryRun) {
-    await run(ctx.db);
-    return out;
   }
-  await ctx.db.transaction(run);
-  await requestDispatch(queue);
   return out;
 }
 
@@ -495,6 +724,60 @@ export async function setMarketplaceStatus(
   return out;
 }
 
+/**
+ * An automation rule's "set status" on one order, inside the rule's transaction: the marketplace's
+ * spelling of the status is checked as for a seller, and one rule sets one status on one order at
+ * most once (two rules answering each other's status cannot loop).
+ */
+export async function queueRuleStatus(
+  tx: DbOrTx,
+  input: {
+    accountId: number;
+    orderId: number;
+    status: string;
+    rule: { id: number; name: string };
+    at: Date;
+    dryRun?: boolean;
+  },
+): Promise<{ done: true; description: string; pushId?: number } | { done: false; reason: string }> {
+  const [o] = await loadOrders(tx, input.accountId, [input.orderId]);
+  if (!o) return { done: false, reason: "the order no longer exists" };
+  const m = getAdapter(o.marketplace).manifest;
+  const raw = m.capabilities.statusPush ? settableStatus(m, input.status) : null;
+  if (!raw)
+    return {
+      done: false,
+      reason: m.capabilities.statusPush
+        ? `${m.displayName} does not let a seller set "${input.status}"`
+        : `${m.displayName} takes no status updates`,
+    };
+  if (o.rawStatus.toLowerCase() === raw.toLowerCase())
+    return { done: false, reason: `${m.displayName} already shows ${raw}` };
+  const description = describe({ op: "status", rawStatus: raw }, m);
+  if (input.dryRun) return { done: true, description };
+  const res = await enqueue(tx as Tx, {
+    accountId: input.accountId,
+    userId: null,
+    source: `rule:${input.rule.id}`,
+    order: o,
+    key: `rule:${input.rule.id}:status:${o.id}:${raw}`,
+    payload: {
+      action: "status",
+      marketplace: o.marketplace,
+      externalOrderId: o.externalId,
+      number: o.number,
+      steps: [{ op: "status", rawStatus: raw }],
+      done: 0,
+      ruleId: input.rule.id,
+    },
+    event: "status_requested",
+    at: input.at,
+    detail: { rawStatus: raw, from: o.rawStatus, rule: input.rule },
+  });
+  if (res.duplicate) return { done: false, reason: `this rule already set ${raw} on this order once` };
+  return { done: true, description, pushId: res.pushId };
+}
+
 /** The seller's own note and tags on an order (no marketplace call). */
 export async function annotateOrder(
   ctx: AppContext,
@@ -504,6 +787,8 @@ export async function annotateOrder(
     orderId: number;
     internalNote?: string | null;
     tags?: string[];
+    /** Hold the order in Orderhub (not shipped until released) or release it. */
+    hold?: boolean;
   },
 ): Promise<void> {
   await ctx.db.transaction(async (tx) => {
@@ -512,6 +797,7 @@ export async function annotateOrder(
       .set({
         ...(input.internalNote !== undefined ? { internalNote: input.internalNote } : {}),
         ...(input.tags !== undefined ? { tags: [...new Set(input.tags)] } : {}),
+        ...(input.hold !== undefined ? { onHold: input.hold, holdReason: null } : {}),
       })
       .where(and(eq(orders.accountId, input.accountId), eq(orders.id, input.orderId)));
     await tx.insert(orderEvents).values({
@@ -523,6 +809,7 @@ export async function annotateOrder(
       detail: {
         ...(input.internalNote !== undefined ? { internalNote: input.internalNote } : {}),
         ...(input.tags !== undefined ? { tags: input.tags } : {}),
+        ...(input.hold !== undefined ? { hold: input.hold } : {}),
       },
     });
   });
