@@ -1,3 +1,4 @@
+import { automationSubscriber } from "./automation/run.ts";
 import type { Settings } from "./config.ts";
 import { type Clock, systemClock } from "./core/clock.ts";
 import type { Logger } from "./core/logger.ts";
@@ -74,7 +75,8 @@ export async function createContext(settings: Settings, o: ContextOverrides = {}
     clock: o.clock ?? systemClock,
     events,
     http: o.http ?? ((url, init) => fetch(url, init)),
-    ingestSubscribers: o.ingestSubscribers ?? [stockSubscriber],
+    // Stock first: automation rules then see the order as stored, reserved and all.
+    ingestSubscribers: o.ingestSubscribers ?? [stockSubscriber, automationSubscriber],
     async close() {
       await events.stop();
       await database.close();

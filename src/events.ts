@@ -19,7 +19,15 @@ export type LiveEvent =
       failed: number;
     }
   | { type: "connection.updated"; connectionId: number }
-  | { type: "push.updated"; pushId: number; orderId: number | null; state: "pending" | "sent" | "failed" };
+  | { type: "push.updated"; pushId: number; orderId: number | null; state: "pending" | "sent" | "failed" }
+  /** A lot of a pick batch was claimed, ticked or reported short, or orders were added to the batch. */
+  | {
+      type: "pick.updated";
+      batchId: number;
+      itemId: number | null;
+      version: number | null;
+      state: string | null;
+    };
 
 export interface AccountEvent {
   accountId: number;

@@ -1,3 +1,4 @@
+import { withStatusRules } from "./automation/run.ts";
 import type { AppContext } from "./context.ts";
 import { maintainDatabase } from "./db/maintenance.ts";
 import { FULFILMENT_KIND, fulfilmentPushHandler } from "./fulfillment/shipments.ts";
@@ -12,7 +13,8 @@ import { startScheduler } from "./sync/scheduler.ts";
 
 /** Every kind of outbox push, registered with the dispatcher. */
 export function registerPushHandlers(ctx: AppContext): void {
-  registerOutboxHandler(FULFILMENT_KIND, fulfilmentPushHandler);
+  // A status our push changed runs the status rules (not one a rule itself asked for).
+  registerOutboxHandler(FULFILMENT_KIND, withStatusRules(fulfilmentPushHandler));
   registerOutboxHandler(STOCK_KIND, stockPushHandler(ctx.db));
 }
 

@@ -18,6 +18,7 @@ const RANK: Record<string, number> = {
   inventory: 3,
   fulfillment: 3,
   documents: 3,
+  automation: 3,
   http: 4,
   cli: 5,
 };

@@ -240,6 +240,23 @@ describe("orderhub CLI", () => {
     expect(readFileSync(lines.json().file, "utf8")).toBe(readFileSync(again.json().file, "utf8"));
   }, 60_000);
 
+  it("user add refuses a second owner unless asked with --force, and says who the owner is", () => {
+    const args = ["user", "add", "--email", "second@shop.example", "--password", "second password"];
+    const refused = cli(...args, "--role", "owner", "--json");
+    expect(refused.code).toBe(1);
+    expect(refused.json().error).toMatchObject({ code: "owner_exists" });
+    expect(refused.json().error.message).toMatch(/owner already \(owner@shop\.example\).*--force/);
+    const human = cli(...args, "--role", "owner");
+    expect(human.stderr).toMatch(/nothing was created/);
+    const users = () => cli("user", "list", "--json").json().users as { email: string; role: string }[];
+    expect(users().some((u) => u.email === "second@shop.example")).toBe(false);
+    const forced = cli(...args, "--role", "owner", "--force", "--json");
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.json().user).toMatchObject({ email: "second@shop.example", role: "owner" });
+    const owners = users().filter((u) => u.role === "owner");
+    expect(owners.map((u) => u.email).sort()).toEqual(["owner@shop.example", "second@shop.example"]);
+  }, 120_000);
+
   it("cuts a user off: disable, role, reset-password, logout, delete", () => {
     const add = cli(
       "user",

@@ -3,7 +3,7 @@ import type { Settings } from "../config.ts";
 import { MarketplaceError } from "../core/errors.ts";
 import { DataDirBusyError } from "../db/lock.ts";
 import { ApiCallError, type ApiClient, openApiClient } from "./api-client.ts";
-import { camel, kebab, plain, table } from "./format.ts";
+import { camel, chargesText, kebab, lotText, plain, shipToText, table } from "./format.ts";
 import { waitForRun } from "./progress.ts";
 import type { RunView } from "./run-view.ts";
 
@@ -163,6 +163,7 @@ user
   )
   .option("--name <name>", "display name")
   .option("--account-name <name>", "name of the account to create when there is none", "My store")
+  .option("--force", "add an owner although the account has one already")
   .action(
     async (
       o: {
@@ -172,6 +173,7 @@ user
         role: string;
         name?: string;
         accountName: string;
+        force?: boolean;
       },
       cmd,
     ) => {
@@ -184,16 +186,27 @@ user
       }
       return withApi(cmd, async (api, opts) => {
         await ensureAccount(api, opts, o.accountName);
-        const res = await api.call<{ user: { id: number; email: string; role: string } }>(
-          "POST",
-          "/api/users",
-          {
+        const res = await api
+          .call<{ user: { id: number; email: string; role: string } }>("POST", "/api/users", {
             email: o.email,
             password,
             role: o.role,
             ...(o.name ? { name: o.name } : {}),
-          },
-        );
+            ...(o.force ? { force: true } : {}),
+          })
+          .catch((err) => {
+            // A second owner is never created by accident (the first-run hint followed twice).
+            if (err instanceof ApiCallError && err.code === "owner_exists") {
+              const owner = (err.details as { owner?: string } | null)?.owner ?? "someone";
+              throw new ApiCallError(
+                err.status,
+                err.code,
+                `this account has an owner already (${owner}); nothing was created. Add --force to add a second owner, or --role staff for someone who helps`,
+                err.details,
+              );
+            }
+            throw err;
+          });
         print(opts, res, () => `Created ${res.user.role} ${res.user.email} (user ${res.user.id}).`);
       });
     },
@@ -460,6 +473,12 @@ connections
             total: number | null;
             waitingUntil: string | null;
           } | null;
+          details?: {
+            pending: number;
+            callsNeeded: number;
+            callsPerDay: number | null;
+            estimatedDoneAt: string | null;
+          };
         };
       }>("GET", `/api/connections/${id}`);
       print(opts, res, () => {
@@ -474,6 +493,11 @@ connections
             : "no sync running",
           `API budget today: ${b.usedToday} used${b.limit !== null ? ` of ${b.limit}, ${b.remainingToday} left, resets ${b.resetsAt}` : ""}`,
           `orders: ${c.orderCount}`,
+          ...(c.details && c.details.pending > 0
+            ? [
+                `waiting for details: ${c.details.pending} orders (${c.details.callsNeeded} calls${c.details.callsPerDay !== null ? `, ${c.details.callsPerDay} a day left for them` : ""}) — ${c.details.estimatedDoneAt ? `done by ${c.details.estimatedDoneAt}` : "not at the current budget and schedule: raise the daily budget or sync more often"}`,
+              ]
+            : []),
           ...(c.webhookUrl ? [`push-notification URL: ${c.webhookUrl}`] : []),
         ].join("\n");
       });
@@ -490,15 +514,39 @@ async function connectionId(api: ApiClient, ref: string): Promise<number> {
 
 // ------------------------------------------------------------------ sync
 
+type SyncOptions = { full?: boolean; includeFiled?: boolean; wait?: boolean; yes?: boolean };
+
+/** A full sync fetches every order again: says what it costs and asks first (or wants --yes). */
+async function confirmFullSync(api: ApiClient, id: number, includeFiled: boolean): Promise<boolean> {
+  const { estimate: e } = await api.call<{
+    estimate: { calls: number; orders: number; remainingToday: number | null; extraDays: number | null };
+  }>("GET", `/api/connections/${id}/sync-estimate?mode=full&includeArchived=${includeFiled}`);
+  const left =
+    e.remainingToday === null
+      ? ""
+      : ` (${e.remainingToday} left today${e.extraDays ? `; it needs ${e.extraDays} more day(s) of budget` : ""})`;
+  const cost = `A full sync fetches ${e.orders} orders again: about ${e.calls} API calls${left}.`;
+  if (!process.stdin.isTTY) throw new Error(`${cost} Add --yes to start it.`);
+  const { createInterface } = await import("node:readline/promises");
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await rl.question(`${cost} Start it? [y/N] `);
+  rl.close();
+  if (/^y(es)?$/i.test(answer.trim())) return true;
+  process.stderr.write("Not started.\n");
+  return false;
+}
+
 program
   .command("sync <connection>")
   .description("pull orders now (incremental unless --full)")
   .option("--full", "fetch every order, not only new and changed ones")
   .option("--include-filed", "include filed/archived orders (with --full)")
   .option("--wait", "wait for the run to finish and print its result")
-  .action(async (ref: string, o: { full?: boolean; includeFiled?: boolean; wait?: boolean }, cmd: Command) =>
+  .option("--yes", "start a full sync without being asked about its cost")
+  .action(async (ref: string, o: SyncOptions, cmd: Command) =>
     withApi(cmd, async (api, opts) => {
       const id = await connectionId(api, ref);
+      if (o.full && !o.yes && !(await confirmFullSync(api, id, Boolean(o.includeFiled)))) return;
       const started = await api.call<{ runId: number; joined: boolean }>(
         "POST",
         `/api/connections/${id}/sync`,
@@ -556,17 +604,19 @@ orders
   .command("list")
   .option("--status <list>", "unified statuses, comma-separated")
   .option("--marketplace <list>", "marketplaces, comma-separated")
-  .option("--from <date>", "ordered on or after (ISO date)")
-  .option("--to <date>", "ordered before (ISO date)")
+  .option("--from <date>", "ordered on or after this day (account's time zone) or instant")
+  .option("--to <date>", "ordered on or before this day (account's time zone), or before an instant")
   .option("--buyer <prefix>", "buyer name, username or e-mail starting with")
-  .option("--search <text>", "order number, buyer or item number")
+  .option("--search <text>", "order number (BL-123 or 123), buyer, username, item number or part name")
   .option("--sort <column>", "number|marketplace|orderedAt|buyer|status|total|updatedAt")
   .option("--dir <dir>", "asc|desc")
   .option("--page <n>", "page number", "1")
   .option("--page-size <n>", "orders per page", "50")
+  .option("--needs-review", "only orders flagged for review (a marketplace reported an older status)")
   .action(async (o: Record<string, string | undefined>, cmd: Command) =>
     withApi(cmd, async (api, opts) => {
       const q = new URLSearchParams();
+      if (o.needsReview) q.set("needsReview", "true");
       const map: Record<string, string> = { search: "q", pageSize: "pageSize" };
       for (const k of [
         "status",
@@ -625,11 +675,13 @@ orders
           `${o.number}  ${o.marketplace}  ${o.status} (${o.rawStatus})`,
           `Buyer: ${o.buyerName ?? ""}${o.buyerUsername ? ` (${o.buyerUsername})` : ""}${o.buyerEmail ? ` <${o.buyerEmail}>` : ""}`,
           `Ordered: ${o.orderedAt}`,
+          ...shipToText(o.shipTo),
           "",
           table(
             lines.map((l) => ({
               ...l,
               price: (l.unitPrice as { display?: string })?.display ?? l.unitPrice,
+              lot: lotText(l),
             })),
             [
               { key: "location", label: "LOCATION" },
@@ -639,8 +691,10 @@ orders
               { key: "condition", label: "COND" },
               { key: "quantity", label: "QTY", right: true },
               { key: "price", label: "PRICE", right: true },
+              { key: "lot", label: "LOT" },
             ],
           ),
+          ...chargesText(o.charges),
           ...((o.pushes as Record<string, unknown>[] | undefined)?.length
             ? [
                 "",
@@ -729,11 +783,14 @@ interface PlannedPushView {
   calls: string[];
   pushId?: number;
   duplicate?: boolean;
+  replacesTracking?: string[];
 }
 
 function planText(res: { dryRun: boolean; pushes: PlannedPushView[] }): string {
   const lines = res.pushes.map((p) => {
-    const what = p.calls.length ? p.calls.join("; ") : "nothing to send";
+    const what = `${p.calls.length ? p.calls.join("; ") : "nothing to send"}${
+      p.replacesTracking?.length ? ` (replaces tracking ${p.replacesTracking.join(", ")})` : ""
+    }`;
     const tag = res.dryRun ? "would send" : p.duplicate ? "already queued" : `queued (push ${p.pushId})`;
     return `  ${p.number}: ${what} — ${tag}`;
   });
@@ -762,6 +819,10 @@ program
   .option("--no-status", "send the tracking only, leave the marketplace status as it is")
   .option("--drive-thru", "BrickLink: also send the Drive Thru e-mail")
   .option("--combine", "one parcel: refuse unless the orders go to the same recipient")
+  .option(
+    "--replace-tracking",
+    "an order already shipped with other tracking gets the new one (refused without it, naming the tracking it has)",
+  )
   .option("--dry-run", "show what would be sent where, send nothing")
   .action(async (refs: string[], o: Record<string, string | boolean | undefined>, cmd: Command) =>
     withApi(cmd, async (api, opts) => {
@@ -792,6 +853,39 @@ program
           ...(o.status === false ? { setStatus: false } : {}),
           ...(o.driveThru ? { driveThru: true } : {}),
           ...(o.combine ? { combine: true } : {}),
+          ...(o.replaceTracking ? { replaceTracking: true } : {}),
+          ...(o.dryRun ? { dryRun: true } : {}),
+        },
+      );
+      if (!res.dryRun) await sendNow(api);
+      print(opts, res, () => planText(res));
+    }),
+  );
+
+program
+  .command("tracking")
+  .description("tracking numbers for many orders at once")
+  .command("import <file>")
+  .description(
+    "tracking numbers from a CSV (order number, carrier, tracking; a header is optional): all or nothing, a bad line named",
+  )
+  .option("--date <date>", "ship date (ISO date; default today)")
+  .option("--no-status", "send the tracking only, leave the marketplace status as it is")
+  .option("--drive-thru", "BrickLink: also send the Drive Thru e-mail")
+  .option("--replace-tracking", "orders already shipped with other tracking get the new one")
+  .option("--dry-run", "show what would be sent where, send nothing")
+  .action(async (file: string, o: Record<string, string | boolean | undefined>, cmd: Command) =>
+    withApi(cmd, async (api, opts) => {
+      const { readFileSync } = await import("node:fs");
+      const res = await api.call<{ dryRun: boolean; pushes: PlannedPushView[] }>(
+        "POST",
+        "/api/fulfilment/tracking-import",
+        {
+          csv: readFileSync(file, "utf8"),
+          ...(typeof o.date === "string" ? { shippedAt: o.date } : {}),
+          ...(o.status === false ? { setStatus: false } : {}),
+          ...(o.driveThru ? { driveThru: true } : {}),
+          ...(o.replaceTracking ? { replaceTracking: true } : {}),
           ...(o.dryRun ? { dryRun: true } : {}),
         },
       );
@@ -889,11 +983,13 @@ inventory
 inventory
   .command("list")
   .option("--search <text>", "item number, name or location")
+  .option("--flagged", "only lots the last reconcile could not explain, with the reason")
   .option("--limit <n>", "lots to show", "100")
-  .action(async (o: { search?: string; limit: string }, cmd: Command) =>
+  .action(async (o: { search?: string; flagged?: boolean; limit: string }, cmd: Command) =>
     withApi(cmd, async (api, opts) => {
       const q = new URLSearchParams({ limit: o.limit });
       if (o.search) q.set("search", o.search);
+      if (o.flagged) q.set("flagged", "true");
       const res = await api.call<{ lots: Record<string, unknown>[]; total: number }>(
         "GET",
         `/api/inventory/lots?${q}`,
@@ -910,7 +1006,8 @@ inventory
             { key: "condition", label: "COND" },
             { key: "quantity", label: "QTY", right: true },
             { key: "reserved", label: "RESERVED", right: true },
-          ])}\n${res.total} lots`,
+            ...(o.flagged ? [{ key: "flagReason", label: "FLAGGED BECAUSE" }] : []),
+          ])}\n${res.total} lots${o.flagged ? " flagged" : ""}`,
       );
     }),
   );
@@ -927,6 +1024,9 @@ inventory
       print(opts, res, () =>
         [
           `Lot ${res.lot.id}: ${res.lot.itemNo} ${res.lot.colorName ?? ""} (${res.lot.condition}) at ${res.lot.location ?? "—"}: ${res.lot.quantity} available, ${res.lot.reserved} reserved`,
+          ...(res.lot.flagReason
+            ? [`Flagged by the reconcile of ${res.lot.flaggedAt}: ${res.lot.flagReason}`]
+            : []),
           table(res.ledger, [
             { key: "createdAt", label: "WHEN" },
             { key: "kind", label: "KIND" },
@@ -979,6 +1079,9 @@ inventory
           checked: number;
           adopted: { lotId: number; externalId: string; was: number; now: number }[];
           explained: number;
+          aligned: { lotId: number; marketplace: string; externalId: string; was: number; now: number }[];
+          flagged: { lotId: number; marketplace: string; externalId: string; reason: string }[];
+          unread: { connectionId: number; name: string; error: string }[];
           proposals: {
             create: { externalId: string; itemNo: string | null; quantity: number }[];
             delete: { lotId: number; externalId: string; itemNo: string | null; quantity: number }[];
@@ -992,6 +1095,19 @@ inventory
         [
           `${r.checked} BrickLink lots checked: ${r.adopted.length} took BrickLink's quantity, ${r.explained} wait for a push on its way.`,
           ...r.adopted.map((a) => `  lot ${a.lotId} (BrickLink ${a.externalId}): ${a.was} → ${a.now}`),
+          ...(r.aligned.length
+            ? [`${r.aligned.length} linked lots brought to BrickLink's quantity:`]
+            : r.flagged.length
+              ? []
+              : ["Every linked lot already shows BrickLink's quantity."]),
+          ...r.aligned.map((a) => `  lot ${a.lotId} (${a.marketplace} ${a.externalId}): ${a.was} → ${a.now}`),
+          ...(r.flagged.length
+            ? [
+                `${r.flagged.length} flagged, nothing sent for them (inventory list --flagged):`,
+                ...r.flagged.map((f) => `  lot ${f.lotId} (${f.marketplace} ${f.externalId}): ${f.reason}`),
+              ]
+            : []),
+          ...r.unread.map((u) => `Not checked: ${u.name} could not be read (${u.error}).`),
           ...(r.proposals.create.length || r.proposals.delete.length
             ? [
                 o.approve ? "Applied:" : "Proposed (run again with --approve to apply):",
@@ -1114,13 +1230,14 @@ program
   .option("--filter <query>", "a table filter as a query string: status=processing&marketplace=bricklink")
   .option("--status <list>", "unified statuses, comma-separated")
   .option("--marketplace <list>", "marketplaces, comma-separated")
-  .option("--from <date>", "ordered on or after (ISO date)")
-  .option("--to <date>", "ordered before (ISO date)")
+  .option("--from <date>", "ordered on or after this day (account's time zone) or instant")
+  .option("--to <date>", "ordered on or before this day (account's time zone), or before an instant")
   .option("--buyer <prefix>", "buyer name, username or e-mail starting with")
-  .option("--search <text>", "order number, buyer or item number")
+  .option("--search <text>", "order number (BL-123 or 123), buyer, username, item number or part name")
   .option("--layout <layout>", "labels: 4x6 | a4-2x7 | a4-2x5 | letter-2x7 | letter-2x5")
   .option("--start-at <n>", "labels on a sheet: first free position (1 = top left)")
   .option("--paper <paper>", "pick sheet and packing slips: a4 | letter")
+  .option("--language <lang>", "labels, pick sheet, packing slips: en | de | fr (default: the account's)")
   .option("--lines", "csv: one row per order line instead of per order")
   .option("--out <dir>", "folder to write the file to", ".")
   .action(async (kind: string, o: Record<string, string | boolean | undefined>, cmd: Command) =>
@@ -1163,6 +1280,7 @@ program
         kind: apiKind,
         ...(orders ? { orders } : Object.keys(filter).length ? { filter } : {}),
         ...(Object.keys(options).length ? { options } : {}),
+        ...(typeof o.language === "string" ? { language: o.language } : {}),
       });
       const { existsSync, mkdirSync, writeFileSync } = await import("node:fs");
       const { join, resolve } = await import("node:path");

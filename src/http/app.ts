@@ -12,6 +12,7 @@ import { hasUnstorable } from "../core/text.ts";
 import { connectionSecrets } from "../db/repos/connections.ts";
 import { openTokens } from "../db/repos/credentials.ts";
 import { connections, credentials } from "../db/schema.ts";
+import { itemImageOrigins } from "../fulfillment/pick-batches.ts";
 import { authorise, resolveAuth } from "./auth.ts";
 import type { HttpDeps } from "./deps.ts";
 import type { Auth, RouteDef } from "./route.ts";
@@ -24,6 +25,10 @@ import { integrationRoutes } from "./routes/integrations.ts";
 import { inventoryRoutes } from "./routes/inventory.ts";
 import { oauthRoutes } from "./routes/oauth.ts";
 import { orderRoutes } from "./routes/orders.ts";
+import { pickingRoutes } from "./routes/picking.ts";
+import { ruleRoutes } from "./routes/rules.ts";
+import { savedViewRoutes } from "./routes/saved-views.ts";
+import { settingsRoutes } from "./routes/settings.ts";
 import { syncRunRoutes } from "./routes/sync-runs.ts";
 import { systemRoutes } from "./routes/system.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
@@ -39,8 +44,9 @@ const SCRUB_LIMIT = 8 * 1024 * 1024;
 /** Bodies of routes that need no sign-in (setup, sign-in, webhooks). */
 export const PUBLIC_BODY_LIMIT = 8 * 1024;
 const API_CSP = "default-src 'none'; frame-ancestors 'none'";
-const UI_CSP =
-  "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
+// WebAssembly ('wasm-unsafe-eval') runs the barcode reader served from our own bundle; item
+// pictures come from the origins the marketplaces' manifests name (pick mode); blob: is the camera.
+const UI_CSP = `default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: ${itemImageOrigins().join(" ")}; media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'`;
 
 function zodMessage(where: string, err: ZodError) {
   const issues = err.issues.map((i) => ({
@@ -111,9 +117,13 @@ export function routeTable(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     ...connectionRoutes(ctx, deps),
     ...oauthRoutes(ctx, deps),
     ...documentRoutes(ctx, deps),
+    ...settingsRoutes(ctx),
     ...fulfilmentRoutes(ctx, deps),
     ...inventoryRoutes(ctx, deps),
     ...orderRoutes(ctx, deps),
+    ...savedViewRoutes(ctx),
+    ...pickingRoutes(ctx, deps),
+    ...ruleRoutes(ctx),
     ...syncRunRoutes(ctx, deps),
     ...integrationRoutes(ctx, deps),
     ...eventRoutes(ctx),
@@ -258,7 +268,7 @@ export async function buildHttpApp(ctx: AppContext, deps: HttpDeps): Promise<Htt
         : {}),
       handler: async (req, reply) => {
         req.auth = await resolveAuth(ctx, req);
-        authorise(r.auth, req.auth, req);
+        await authorise(ctx, r.auth, req.auth, req);
         const input = {
           auth: req.auth,
           params: parse(r.params, req.params, "params"),
@@ -286,6 +296,7 @@ const TYPES: Record<string, string> = {
   ".png": "image/png",
   ".ico": "image/x-icon",
   ".json": "application/json",
+  ".wasm": "application/wasm",
   ".woff2": "font/woff2",
 };
 

@@ -1,7 +1,11 @@
+import { chargeBreakdownView } from "../core/charges.ts";
 import { toDecimalString } from "../core/money.ts";
+import type { Address } from "../core/order.ts";
+import type { LineLot } from "../db/repos/order-lots.ts";
 import type { OrderListRow } from "../db/repos/orders.ts";
 import type { SyncRunRow } from "../db/repos/sync-runs.ts";
 import type { orderEvents, orderLines, orders } from "../db/schema.ts";
+import { shipToView } from "../documents/text.ts";
 
 /** Totals show two decimals; unit prices keep BrickLink's four where they are used (0.0125). */
 export function displayAmount(amount: number, precise = false): string {
@@ -31,7 +35,10 @@ export function orderRowView(r: OrderListRow) {
     lotCount: r.lotCount,
     itemCount: r.itemCount,
     countryCode: r.countryCode,
+    shippingMethod: r.shippingMethod,
     tags: r.tags,
+    needsReview: r.needsReview,
+    onHold: r.onHold,
   };
 }
 
@@ -39,12 +46,33 @@ type OrderRow = typeof orders.$inferSelect;
 type LineRow = typeof orderLines.$inferSelect;
 type EventRow = typeof orderEvents.$inferSelect;
 
-export function orderDetailView(o: OrderRow, lines: LineRow[], events: EventRow[], withRaw: boolean) {
+/** What the order panel shows beyond the row itself: the lots lines were matched to, the sender's country. */
+export interface OrderDetailContext {
+  lots?: Map<number, LineLot>;
+  /** The account's return-address country: the ship-to names the destination's country when it differs. */
+  fromCountry?: string | null;
+}
+
+export function orderDetailView(
+  o: OrderRow,
+  lines: LineRow[],
+  events: EventRow[],
+  withRaw: boolean,
+  more: OrderDetailContext = {},
+) {
   const m = (a: number) => moneyView(a, o.currency);
   return {
     ...orderRowView(o),
     buyerEmail: o.buyerEmail,
     shippingAddress: o.shippingAddress,
+    shipTo: shipToView(
+      { shippingAddress: o.shippingAddress as Address | null, buyerName: o.buyerName },
+      more.fromCountry ?? null,
+    ),
+    charges: chargeBreakdownView(
+      { ...o, detailsPending: (o as { details?: string }).details === "pending" },
+      o.currency,
+    ),
     statusChangedAt: o.statusChangedAt,
     marketplaceUpdatedAt: o.marketplaceUpdatedAt,
     totals: {
@@ -59,6 +87,9 @@ export function orderDetailView(o: OrderRow, lines: LineRow[], events: EventRow[
     trackingNumbers: o.trackingNumbers,
     buyerRemarks: o.buyerRemarks,
     internalNote: o.internalNote,
+    onHold: o.onHold,
+    holdReason: o.holdReason,
+    review: o.review,
     archived: o.archived,
     url: o.url,
     extra: o.extra,
@@ -77,6 +108,7 @@ export function orderDetailView(o: OrderRow, lines: LineRow[], events: EventRow[
       unitPrice: moneyView(l.unitPrice, o.currency, true),
       lineTotal: m(l.lineTotal),
       marketplaceLotId: l.marketplaceLotId,
+      lot: l.lotId !== null ? (more.lots?.get(Number(l.lotId)) ?? null) : null,
       location: l.location,
       batch: l.batch,
       digital: l.digital,
@@ -90,6 +122,7 @@ export function orderDetailView(o: OrderRow, lines: LineRow[], events: EventRow[
       rawStatus: e.rawStatus,
       source: e.source,
       at: e.at,
+      marketplaceAt: e.marketplaceAt,
       detail: e.detail,
     })),
     ...(withRaw ? { raw: o.raw } : {}),

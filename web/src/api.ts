@@ -96,7 +96,11 @@ export interface OrderRow {
   lotCount: number;
   itemCount: number;
   countryCode: string | null;
+  shippingMethod?: string | null;
   tags: string[];
+  /** A marketplace reported an older status than Orderhub's: kept ours, waits for the seller's look. */
+  needsReview?: boolean;
+  onHold?: boolean;
 }
 
 export interface OrderList {
@@ -120,6 +124,30 @@ export interface Address {
   full: string;
 }
 
+export interface LineLot {
+  id: number;
+  itemNo: string | null;
+  colorName: string | null;
+  condition: string;
+  location: string | null;
+  listings: { marketplace: string; connectionId: number; connectionName: string; externalId: string }[];
+}
+
+export interface ChargeRow extends Money {
+  /** shipping, insurance, fee, credit, coupon, tax, rounding, other — or difference (not itemised). */
+  kind: string;
+  label: string;
+}
+
+export interface ChargeBreakdown {
+  subtotal: Money;
+  rows: ChargeRow[];
+  grandTotal: Money;
+  /** Already inside the amounts (VAT in the prices): shown, not added. */
+  included: ChargeRow[];
+  decimals: number;
+}
+
 export interface OrderEvent {
   id: number;
   kind: string;
@@ -127,8 +155,22 @@ export interface OrderEvent {
   toStatus: string | null;
   rawStatus: string | null;
   source: string;
+  /** When Orderhub learnt it (the timeline's order). */
   at: string;
+  /** The marketplace's own time for it, where it gives one. */
+  marketplaceAt?: string | null;
   detail: Record<string, unknown>;
+}
+
+/** What a marketplace claimed when it reported an older status than the one Orderhub kept. */
+export interface OrderReview {
+  reason: string;
+  claimedStatus: string;
+  claimedRawStatus: string;
+  marketplaceAt: string | null;
+  keptStatus: string;
+  keptRawStatus: string;
+  at: string;
 }
 
 export interface Push {
@@ -164,8 +206,17 @@ export interface OrderDetail extends OrderRow {
     lineTotal: Money;
     location: string | null;
     removedAt: string | null;
+    /** This marketplace's own lot / listing id for the line. */
+    marketplaceLotId?: string | null;
+    /** The stock lot the line was matched to (null: not matched), with its listing on each marketplace. */
+    lot?: LineLot | null;
   }[];
+  /** The address as a label prints it: in the country's order, the country named when abroad. */
+  shipTo?: { lines: string[]; text: string; countryCode: string | null; countryName: string | null } | null;
+  /** Subtotal + rows = grand total, each amount at decimals that show it exactly. */
+  charges?: ChargeBreakdown;
   events: OrderEvent[];
+  review?: OrderReview | null;
   pushes: Push[];
   /** Parcels sent for this order, each with its tracking and the lines (and quantities) in it. */
   shipments?: Shipment[];
@@ -233,6 +284,28 @@ export interface Connection {
   activeRun: SyncRun | null;
   webhookUrl?: string;
   budget: Budget;
+  /** Orders listed whose details still wait (a first import's history), and when they will be in. */
+  details?: DetailsBacklog;
+}
+
+export interface DetailsBacklog {
+  pending: number;
+  callsNeeded: number;
+  callsPerDay: number | null;
+  estimatedDoneAt: string | null;
+}
+
+/** What a sync will cost (GET /api/connections/:id/sync-estimate). */
+export interface SyncEstimate {
+  mode: "incremental" | "full";
+  includeArchived: boolean;
+  orders: number;
+  listCalls: number;
+  perOrder: number;
+  calls: number;
+  dailyLimit: number | null;
+  remainingToday: number | null;
+  extraDays: number | null;
 }
 
 export interface ConfigField {
@@ -257,6 +330,8 @@ export interface Me {
   user: { id: number | null; email: string | null; name: string | null; role: string };
   csrfToken: string | null;
   account: { id: number; name: string; slug: string; timezone: string } | null;
+  /** The actions of the permissions table this user may take (see access.ts). */
+  permissions?: string[];
 }
 
 export const FINAL_RUN_STATES = ["completed", "completed_with_errors", "failed", "cancelled"];

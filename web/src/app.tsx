@@ -1,14 +1,19 @@
 import { useCallback, useEffect, useState } from "react";
+import { can, setPermissions } from "./access.ts";
 import { ApiError, api, type Me, setCsrf } from "./api.ts";
-import { ErrorText, Toasts, toast } from "./components/ui.tsx";
+import { LiveNotices } from "./components/live-notices.tsx";
+import { ErrorText, Toasts } from "./components/ui.tsx";
 import { type MarketplaceInfo, setMarketplaces } from "./format.ts";
-import { startLive, useLive } from "./live.ts";
+import { startLive } from "./live.ts";
 import { IntegrationsPage } from "./pages/integrations.tsx";
 import { InventoryPage } from "./pages/inventory.tsx";
 import { LoginPage, SetupPage } from "./pages/login.tsx";
 import { OrdersPage } from "./pages/orders.tsx";
+import { PackPage } from "./pages/pack.tsx";
+import { PickPage } from "./pages/pick.tsx";
+import { RulesPage } from "./pages/rules.tsx";
+import { SettingsPage } from "./pages/settings.tsx";
 import { SyncLogPage } from "./pages/sync-log.tsx";
-import { UsersPage } from "./pages/users.tsx";
 import { navigate, useLocation } from "./router.ts";
 
 type Gate =
@@ -26,6 +31,7 @@ export function App() {
       if (setup.needed) return setGate({ kind: "setup" });
       const me = await api<Me>("GET", "/api/auth/me");
       setCsrf(me.csrfToken);
+      setPermissions(me.permissions);
       setMarketplaces(
         (await api<{ marketplaces: MarketplaceInfo[] }>("GET", "/api/marketplaces")).marketplaces,
       );
@@ -54,43 +60,42 @@ export function App() {
   return <Shell me={gate.me} onSignOut={() => setGate({ kind: "login" })} />;
 }
 
-const NAV = [
+/** A top-bar entry; `action` (of the permissions table) hides it from those who may not. */
+interface NavItem {
+  path: string;
+  label: string;
+  action?: string;
+}
+
+const NAV: NavItem[] = [
   { path: "/", label: "Orders" },
+  { path: "/pick", label: "Pick", action: "pick.work" },
   { path: "/inventory", label: "Inventory" },
   { path: "/integrations", label: "Integrations" },
   { path: "/sync-log", label: "Sync log" },
-  // Settings → Users: owners only.
-  { path: "/settings/users", label: "Users", owner: true },
+  { path: "/rules", label: "Rules", action: "rules.read" },
+  // Everyone sees Settings: owners change it, others read what they may (each section checks).
+  { path: "/settings", label: "Settings" },
 ];
 
 function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
   const { path } = useLocation();
+  const [menuOpen, setMenuOpen] = useState(false);
   useEffect(() => startLive(), []);
-  // Notifications: every sync that ends says so, wherever the seller is.
-  useLive((e) => {
-    if (e.type !== "sync.progress") return;
-    const state = String(e.state);
-    if (state === "completed" && Number(e.created) + Number(e.updated) > 0)
-      toast(`Sync complete: ${e.created} new, ${e.updated} changed orders`);
-    else if (state === "completed_with_errors")
-      toast(
-        `Sync finished with ${e.failed} failed order${e.failed === 1 ? "" : "s"} — see Integrations`,
-        "error",
-      );
-    else if (state === "failed") toast("A sync failed — see Integrations", "error");
-  });
-  useLive((e) => {
-    if (e.type === "push.updated" && e.state === "failed")
-      toast("An update to a marketplace failed and needs you — see the order or Inventory", "error");
-  });
   const page = path.startsWith("/inventory") ? (
-    <InventoryPage userRole={me.user.role} />
+    <InventoryPage />
   ) : path.startsWith("/integrations") ? (
-    <IntegrationsPage userRole={me.user.role} />
+    <IntegrationsPage />
+  ) : path.startsWith("/pick") ? (
+    <PickPage />
+  ) : path.startsWith("/pack") ? (
+    <PackPage />
   ) : path.startsWith("/sync-log") ? (
     <SyncLogPage />
-  ) : path.startsWith("/settings/users") && me.user.role === "owner" ? (
-    <UsersPage meId={me.user.id} />
+  ) : path.startsWith("/rules") && can("rules.read") ? (
+    <RulesPage />
+  ) : path.startsWith("/settings") ? (
+    <SettingsPage me={me} />
   ) : (
     <OrdersPage />
   );
@@ -98,8 +103,19 @@ function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
     <div className="shell">
       <header className="topbar">
         <span className="brand">Orderhub</span>
-        <nav aria-label="Main">
-          {NAV.filter((n) => !("owner" in n) || me.user.role === "owner").map((n) => {
+        {/* On a phone the menu folds behind this button. */}
+        <button
+          type="button"
+          className="menu-button"
+          aria-label="Menu"
+          aria-expanded={menuOpen}
+          aria-controls="main-nav"
+          onClick={() => setMenuOpen((x) => !x)}
+        >
+          ☰
+        </button>
+        <nav aria-label="Main" id="main-nav" className={menuOpen ? "open" : undefined}>
+          {NAV.filter((n) => !n.action || can(n.action)).map((n) => {
             const active =
               n.path === "/" ? path === "/" || path.startsWith("/orders") : path.startsWith(n.path);
             return (
@@ -109,6 +125,7 @@ function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
                 aria-current={active ? "page" : undefined}
                 onClick={(e) => {
                   e.preventDefault();
+                  setMenuOpen(false);
                   navigate(n.path);
                 }}
               >
@@ -133,6 +150,8 @@ function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
       </header>
       <main>{page}</main>
       <Toasts />
+      {/* New orders in one toast per few seconds; failures that need the seller. Quiet otherwise. */}
+      <LiveNotices />
     </div>
   );
 }

@@ -8,7 +8,14 @@ export interface LiveEvent {
 type Listener = (e: LiveEvent) => void;
 const listeners = new Set<Listener>();
 let source: EventSource | null = null;
-const TYPES = ["order.created", "order.updated", "sync.progress", "connection.updated", "push.updated"];
+const TYPES = [
+  "order.created",
+  "order.updated",
+  "sync.progress",
+  "connection.updated",
+  "push.updated",
+  "pick.updated",
+];
 
 /** One event stream for the whole page, shared by every component that listens. */
 export function startLive(): () => void {

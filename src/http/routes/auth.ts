@@ -22,6 +22,7 @@ import {
 } from "../../db/repos/users.ts";
 import { apiTokens, users } from "../../db/schema.ts";
 import { newSessionSecrets, SESSION_COOKIE, setSessionCookie } from "../auth.ts";
+import { allowedActions, loadSwitches, roleMay } from "../permissions.ts";
 import { defineRoute, idParam, type RouteDef } from "../route.ts";
 import { emailSchema, passwordSchema } from "./system.ts";
 import { userAdminRoutes } from "./users.ts";
@@ -203,7 +204,7 @@ export function authRoutes(ctx: AppContext): RouteDef[] {
     defineRoute({
       method: "POST",
       url: "/api/auth/logout",
-      auth: "user",
+      auth: "session",
       summary: "Sign out (ends this session)",
       tags: ["auth"],
       async handler({ auth }, reply) {
@@ -215,7 +216,7 @@ export function authRoutes(ctx: AppContext): RouteDef[] {
     defineRoute({
       method: "GET",
       url: "/api/auth/me",
-      auth: "user",
+      auth: "session",
       summary: "Who is signed in, and the CSRF token for writes",
       tags: ["auth"],
       async handler({ auth }) {
@@ -225,6 +226,8 @@ export function authRoutes(ctx: AppContext): RouteDef[] {
           via: auth!.via,
           csrfToken: auth!.csrfToken ?? null,
           account: await accountView(auth!.accountId!),
+          // What the UI may offer this user (src/http/permissions.ts, with the account's switches).
+          permissions: allowedActions(auth!.role, await loadSwitches(ctx.db, auth!.accountId!)),
         };
       },
     }),
@@ -257,7 +260,7 @@ export function authRoutes(ctx: AppContext): RouteDef[] {
     defineRoute({
       method: "GET",
       url: "/api/account",
-      auth: "user",
+      auth: "session",
       summary: "The caller's account",
       tags: ["accounts"],
       async handler({ auth }) {
@@ -269,7 +272,7 @@ export function authRoutes(ctx: AppContext): RouteDef[] {
     defineRoute({
       method: "GET",
       url: "/api/users",
-      auth: ["owner", "staff"],
+      auth: "users.read",
       summary: "Users of this account",
       tags: ["users"],
       async handler({ auth }) {
@@ -279,7 +282,7 @@ export function authRoutes(ctx: AppContext): RouteDef[] {
     defineRoute({
       method: "POST",
       url: "/api/users",
-      auth: ["owner"],
+      auth: "users.manage",
       summary: "Add a user to this account",
       tags: ["users"],
       status: 201,
@@ -288,11 +291,22 @@ export function authRoutes(ctx: AppContext): RouteDef[] {
         password: passwordSchema,
         role: z.enum(["owner", "staff", "picker"]),
         name: z.string().trim().max(100).optional(),
+        /** An owner is added beside the account's owner only when asked for in so many words. */
+        force: z.boolean().optional(),
       }),
       async handler({ auth, body, ip }) {
         // Only this account is looked at: whether the address is used by another account stays unknown.
         if (await findUserByEmail(ctx.db, auth!.accountId!, body.email))
           throw conflict(`this account has a user with the e-mail ${body.email} already`);
+        const owner =
+          body.role === "owner" && !body.force ? await firstOwner(ctx.db, auth!.accountId!) : null;
+        if (owner)
+          throw new AppError(
+            409,
+            "owner_exists",
+            `this account has an owner already (${owner.email}); send force: true to add a second owner`,
+            { owner: owner.email },
+          );
         const user = await insertUser(ctx.db, {
           accountId: auth!.accountId!,
           email: body.email,
@@ -318,7 +332,7 @@ export function authRoutes(ctx: AppContext): RouteDef[] {
     defineRoute({
       method: "GET",
       url: "/api/tokens",
-      auth: "user",
+      auth: "tokens.own",
       summary: "API tokens (an owner sees the account's, others their own; never the tokens themselves)",
       tags: ["tokens"],
       async handler({ auth }) {
@@ -330,7 +344,7 @@ export function authRoutes(ctx: AppContext): RouteDef[] {
               eq(apiTokens.accountId, auth!.accountId!),
               isNull(apiTokens.revokedAt),
               // Owners see every token of the account; everyone else only their own.
-              auth!.role === "owner" ? undefined : eq(apiTokens.userId, auth!.userId ?? -1),
+              roleMay("users.manage", auth!.role) ? undefined : eq(apiTokens.userId, auth!.userId ?? -1),
             ),
           )
           .orderBy(desc(apiTokens.id));
@@ -350,7 +364,7 @@ export function authRoutes(ctx: AppContext): RouteDef[] {
     defineRoute({
       method: "POST",
       url: "/api/tokens",
-      auth: ["owner", "staff"],
+      auth: "tokens.create",
       summary: "Create an API token (shown once)",
       tags: ["tokens"],
       status: 201,
@@ -390,7 +404,7 @@ export function authRoutes(ctx: AppContext): RouteDef[] {
     defineRoute({
       method: "DELETE",
       url: "/api/tokens/:id",
-      auth: "user",
+      auth: "tokens.own",
       summary: "Revoke an API token (your own; an owner any of the account's)",
       tags: ["tokens"],
       params: idParam,
@@ -404,7 +418,7 @@ export function authRoutes(ctx: AppContext): RouteDef[] {
               eq(apiTokens.accountId, auth!.accountId!),
               isNull(apiTokens.revokedAt),
               // Someone else's token answers "not found", as a token of another account does.
-              auth!.role === "owner" ? undefined : eq(apiTokens.userId, auth!.userId ?? -1),
+              roleMay("users.manage", auth!.role) ? undefined : eq(apiTokens.userId, auth!.userId ?? -1),
             ),
           )
           .returning({ id: apiTokens.id });

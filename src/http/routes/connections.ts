@@ -21,7 +21,9 @@ import { budgetStatus } from "../../sync/budget.ts";
 import { requestSync } from "../../sync/engine.ts";
 import { nextRunAt, ScheduleError, scheduleSchema, validateSchedule } from "../../sync/scheduler.ts";
 import { openAdapter } from "../../sync/session.ts";
+import { detailsBacklog, syncEstimate } from "../../sync/summaries.ts";
 import type { HttpDeps } from "../deps.ts";
+import { roleMay } from "../permissions.ts";
 import { type Auth, defineRoute, idParam, type RouteDef } from "../route.ts";
 import { checkMarketplaceUrl } from "../url-guard.ts";
 import { runView } from "../views.ts";
@@ -60,6 +62,14 @@ export function splitConfig(manifest: MarketplaceManifest, input: Record<string,
 /** Settings that say where calls go (a token URL): declared as URLs, or named like one. */
 const isUrlField = (f: MarketplaceManifest["config"][number]) => f.kind === "url" || /url$/i.test(f.key);
 
+/** Messages a marketplace offers when an order ships (Drive Thru), by id and label. */
+function shipmentExtrasOf(id: string): { id: string; label: string; settingKey: string }[] {
+  const port = getAdapter(id).shipments;
+  return port.granularity === "none"
+    ? []
+    : port.extras.map((e) => ({ id: e.id, label: e.label, settingKey: e.settingKey }));
+}
+
 function parseSchedule(input: unknown) {
   try {
     return validateSchedule(input);
@@ -88,10 +98,15 @@ export function connectionRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
       orderCount: n?.n ?? 0,
       activeRun: run ? runView(run) : null,
       // Marketplaces that call a URL of ours; one with a listener of its own (a fixed port) has none.
-      ...(manifest.capabilities.webhooks !== "none" && !manifest.noticeListener && viewer?.role === "owner"
+      ...(manifest.capabilities.webhooks !== "none" &&
+      !manifest.noticeListener &&
+      viewer &&
+      roleMay("connections.manage", viewer.role)
         ? { webhookUrl: webhookUrl(c) }
         : {}),
       budget: await budgetStatus(ctx, c, manifest),
+      // Orders listed whose details (lines, address) still wait, and when they will be in.
+      details: await detailsBacklog(ctx, c, getAdapter(c.marketplace)),
       ...(manifest.auth.kind === "oauth2" ? { credentials: await credentialsStatus(ctx.db, c.id) } : {}),
     };
   }
@@ -182,7 +197,7 @@ export function connectionRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     defineRoute({
       method: "GET",
       url: "/api/marketplaces",
-      auth: "user",
+      auth: "sync.read",
       summary: "Marketplaces Orderhub can connect, with their settings and capabilities",
       tags: ["connections"],
       async handler({ req }) {
@@ -195,6 +210,9 @@ export function connectionRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
             capabilities: m.capabilities,
             rateLimit: m.rateLimit,
             noticeListener: m.noticeListener ?? null,
+            // What a seller can send from the UI: Set status choices and messages on shipping.
+            settableStatuses: m.settableStatuses ?? [],
+            shipmentExtras: shipmentExtrasOf(m.id),
             // "Connect with …": the redirect URI to register with the marketplace app.
             ...consentView(ctx, req, m),
           })),
@@ -204,7 +222,7 @@ export function connectionRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     defineRoute({
       method: "GET",
       url: "/api/connections",
-      auth: "user",
+      auth: "sync.read",
       summary: "Connected stores",
       tags: ["connections"],
       async handler({ auth }) {
@@ -215,7 +233,7 @@ export function connectionRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     defineRoute({
       method: "POST",
       url: "/api/connections",
-      auth: ["owner"],
+      auth: "connections.manage",
       summary: "Connect a store (credentials are stored encrypted and never returned)",
       tags: ["connections"],
       status: 201,
@@ -277,7 +295,7 @@ export function connectionRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     defineRoute({
       method: "GET",
       url: "/api/connections/:id",
-      auth: "user",
+      auth: "sync.read",
       summary: "One connection with its budget, push URL and active run",
       tags: ["connections"],
       params: idParam,
@@ -288,7 +306,7 @@ export function connectionRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     defineRoute({
       method: "PATCH",
       url: "/api/connections/:id",
-      auth: ["owner"],
+      auth: "connections.manage",
       summary: "Change a connection (secrets are write-only)",
       tags: ["connections"],
       params: idParam,
@@ -344,7 +362,7 @@ export function connectionRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     defineRoute({
       method: "DELETE",
       url: "/api/connections/:id",
-      auth: ["owner"],
+      auth: "connections.manage",
       summary: "Disconnect a store (its orders stay)",
       tags: ["connections"],
       params: idParam,
@@ -369,7 +387,7 @@ export function connectionRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     defineRoute({
       method: "POST",
       url: "/api/connections/:id/test",
-      auth: ["owner", "staff"],
+      auth: "sync.run",
       summary: "Check the stored credentials with the marketplace",
       tags: ["connections"],
       params: idParam,
@@ -379,9 +397,31 @@ export function connectionRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
       },
     }),
     defineRoute({
+      method: "GET",
+      url: "/api/connections/:id/sync-estimate",
+      auth: "sync.read",
+      summary:
+        "What a sync will cost in API calls (asked before a full sync), and whether today's budget holds it",
+      tags: ["sync"],
+      params: idParam,
+      query: z.object({
+        mode: z.enum(["incremental", "full"]).optional(),
+        includeArchived: z.enum(["true", "false"]).optional(),
+      }),
+      async handler({ auth, params, query }) {
+        const c = await load(auth!.accountId!, params.id);
+        return {
+          estimate: await syncEstimate(ctx, c, getAdapter(c.marketplace), {
+            mode: query.mode ?? "full",
+            includeArchived: query.includeArchived === "true",
+          }),
+        };
+      },
+    }),
+    defineRoute({
       method: "POST",
       url: "/api/connections/:id/sync",
-      auth: ["owner", "staff"],
+      auth: "sync.run",
       summary: "Sync now (joins a run that is already going)",
       tags: ["sync"],
       status: 202,

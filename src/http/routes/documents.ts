@@ -1,20 +1,22 @@
 import { eq } from "drizzle-orm";
 import { z } from "zod";
 import type { AppContext } from "../../context.ts";
-import { badRequest, notFound } from "../../core/errors.ts";
+import { badRequest, conflict, notFound } from "../../core/errors.ts";
 import { getAccount } from "../../db/repos/accounts.ts";
-import { orderIdsOrThrow } from "../../db/repos/orders.ts";
+import { orderIdsOrThrow, withTimeZone } from "../../db/repos/orders.ts";
 import { accounts } from "../../db/schema.ts";
 import {
   DOCUMENT_KINDS,
-  type DocumentSettings,
+  documentLanguageSchema,
   documentOptionsSchema,
+  documentSettingsOf,
   documentSettingsSchema,
   optionsProblem,
   renderDocument,
 } from "../../documents/index.ts";
 import { idsForFilter, loadDocumentOrders, MAX_DOCUMENT_ORDERS } from "../../documents/load.ts";
 import type { Sender } from "../../documents/model.ts";
+import { ordersWithoutDetails, withoutDetailsMessage } from "../../sync/summaries.ts";
 import type { HttpDeps } from "../deps.ts";
 import { defineRoute, type RouteDef } from "../route.ts";
 import { orderQuerySchema } from "./orders.ts";
@@ -34,14 +36,10 @@ const documentBody = z
       .optional(),
     filter: filterSchema.optional(),
     options: documentOptionsSchema.optional(),
+    /** This print's language (en, de, fr), over the account's document language. */
+    language: documentLanguageSchema.optional(),
   })
   .strict();
-
-function documentSettings(raw: unknown): DocumentSettings {
-  const s = (raw as { documents?: unknown } | null)?.documents;
-  const parsed = documentSettingsSchema.safeParse(s ?? {});
-  return parsed.success ? parsed.data : {};
-}
 
 /** Shipping labels, pick sheets, packing slips and CSV for selected orders or a filter. */
 export function documentRoutes(ctx: AppContext, _deps: HttpDeps): RouteDef[] {
@@ -53,7 +51,7 @@ export function documentRoutes(ctx: AppContext, _deps: HttpDeps): RouteDef[] {
     defineRoute({
       method: "POST",
       url: "/api/documents",
-      auth: "user",
+      auth: "documents.print",
       summary:
         "A document for selected orders or a filter: labels, pick-sheet, packing-slips (PDF), csv-orders, csv-lines (CSV); answers the file",
       tags: ["documents"],
@@ -65,7 +63,8 @@ export function documentRoutes(ctx: AppContext, _deps: HttpDeps): RouteDef[] {
         let ids: number[];
         if (body.orders?.length === 0) throw badRequest("no orders selected: orders is an empty list");
         if (body.orders) ids = await resolveRefs(accountId, body.orders);
-        else if (body.filter) ids = await idsForFilter(ctx.db, accountId, body.filter);
+        else if (body.filter)
+          ids = await idsForFilter(ctx.db, accountId, await withTimeZone(ctx.db, accountId, body.filter));
         else throw badRequest("no orders selected: send orders (ids or numbers) or a filter");
         if (ids.length === 0)
           throw badRequest("no orders selected: the selection or filter matches no orders");
@@ -73,9 +72,15 @@ export function documentRoutes(ctx: AppContext, _deps: HttpDeps): RouteDef[] {
           throw badRequest(
             `too many orders: documents take at most ${MAX_DOCUMENT_ORDERS} at once; narrow the filter`,
           );
+        // A summary row (listed, details not fetched yet) would print as an empty order.
+        if (body.kind !== "csv-orders") {
+          const waiting = await ordersWithoutDetails(ctx.db, accountId, ids);
+          const why = withoutDetailsMessage(waiting);
+          if (why) throw conflict(`cannot make ${body.kind} yet: ${why}`, { orders: waiting });
+        }
         const account = await getAccount(ctx.db, accountId);
         if (!account) throw notFound("account");
-        const settings = documentSettings(account.settings);
+        const settings = documentSettingsOf(account.settings);
         const problem = optionsProblem(body.options ?? {}, settings);
         if (problem) throw badRequest(problem);
         const sender: Sender = {
@@ -87,7 +92,7 @@ export function documentRoutes(ctx: AppContext, _deps: HttpDeps): RouteDef[] {
         const doc = await renderDocument(
           body.kind,
           list,
-          { sender, settings, timeZone: account.timezone, now: ctx.clock.now() },
+          { sender, settings, timeZone: account.timezone, now: ctx.clock.now(), language: body.language },
           body.options ?? {},
         );
         return reply
@@ -101,20 +106,20 @@ export function documentRoutes(ctx: AppContext, _deps: HttpDeps): RouteDef[] {
     defineRoute({
       method: "GET",
       url: "/api/settings/documents",
-      auth: "user",
+      auth: "settings.read",
       summary:
-        "What documents print as the sender: store name, return address, e-mail, default paper and label layout",
+        "What documents print as the sender: store name, return address, e-mail, language, default paper and label layout",
       tags: ["documents"],
       async handler({ auth }) {
         const account = await getAccount(ctx.db, auth!.accountId!);
         if (!account) throw notFound("account");
-        return { documents: documentSettings(account.settings), timezone: account.timezone };
+        return { documents: documentSettingsOf(account.settings), timezone: account.timezone };
       },
     }),
     defineRoute({
       method: "PUT",
       url: "/api/settings/documents",
-      auth: ["owner"],
+      auth: "settings.manage",
       summary: "Set what documents print as the sender",
       tags: ["documents"],
       body: documentSettingsSchema,

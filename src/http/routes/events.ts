@@ -9,7 +9,7 @@ export function eventRoutes(ctx: AppContext): RouteDef[] {
     defineRoute({
       method: "GET",
       url: "/api/events",
-      auth: "user",
+      auth: "orders.read",
       summary:
         "Live updates (text/event-stream): order.created, order.updated, sync.progress, connection.updated",
       tags: ["events"],

@@ -4,8 +4,14 @@ import type { AppContext } from "../../context.ts";
 import { notFound } from "../../core/errors.ts";
 import { orderIdsOrThrow } from "../../db/repos/orders.ts";
 import { orders, outbox } from "../../db/schema.ts";
-import { annotateOrder, setMarketplaceStatus, shipOrders } from "../../fulfillment/shipments.ts";
-import { trackingUrlProblem } from "../../fulfillment/tracking.ts";
+import {
+  annotateOrder,
+  setMarketplaceStatus,
+  shipBatch,
+  shipOrders,
+  trackingFileEntries,
+} from "../../fulfillment/shipments.ts";
+import { parseTrackingCsv, trackingUrlProblem } from "../../fulfillment/tracking.ts";
 import { type OutboxRow, requestDispatch, retryPushes } from "../../sync/outbox.ts";
 import type { HttpDeps } from "../deps.ts";
 import { defineRoute, idParam, type RouteDef } from "../route.ts";
@@ -56,12 +62,52 @@ export function pushView(r: OutboxRow, number?: string) {
   };
 }
 
+const trackingUrlField = z
+  .string()
+  .trim()
+  .max(500)
+  .superRefine((v, c) => {
+    const problem = trackingUrlProblem(v);
+    if (problem) c.addIssue({ code: "custom", message: problem });
+  });
+
+/** What a batch of shipments shares: date, status, Drive Thru, and the go-ahead to replace tracking. */
+const batchOptions = {
+  shippedAt: isoDate.optional(),
+  setStatus: z.boolean().optional(),
+  driveThru: z.boolean().optional(),
+  replaceTracking: z.boolean().optional(),
+  dryRun: z.boolean().optional(),
+};
+
+function batchInput(
+  auth: { accountId: number | null; userId: number | null },
+  body: {
+    shippedAt?: Date;
+    setStatus?: boolean;
+    driveThru?: boolean;
+    replaceTracking?: boolean;
+    dryRun?: boolean;
+  },
+) {
+  return {
+    accountId: auth.accountId!,
+    userId: auth.userId,
+    ...(body.shippedAt ? { shippedAt: body.shippedAt } : {}),
+    ...(body.setStatus !== undefined ? { setStatus: body.setStatus } : {}),
+    // The API's name for the shipments port's "drive_thru" extra.
+    ...(body.driveThru !== undefined ? { extras: { drive_thru: body.driveThru } } : {}),
+    replaceTracking: Boolean(body.replaceTracking),
+    dryRun: Boolean(body.dryRun),
+  };
+}
+
 export function fulfilmentRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
   return [
     defineRoute({
       method: "POST",
       url: "/api/fulfilment/ship",
-      auth: ["owner", "staff", "picker"],
+      auth: "orders.ship",
       summary:
         "Mark orders shipped: tracking (number or http(s) URL), ship date, the marketplace's shipped status, optional Drive Thru; one parcel with combine; lines [{lineId, quantity}] for a partial shipment where the marketplace ships by line. dryRun shows what would be sent where",
       tags: ["fulfilment"],
@@ -96,6 +142,7 @@ export function fulfilmentRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
             .min(1, "name at least one line, or leave lines out to ship the whole order")
             .max(1000)
             .optional(),
+          replaceTracking: z.boolean().optional(),
           dryRun: z.boolean().optional(),
         })
         .strict(),
@@ -114,6 +161,7 @@ export function fulfilmentRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
           ...(body.driveThru !== undefined ? { extras: { drive_thru: body.driveThru } } : {}),
           combine: Boolean(body.combine),
           lines: body.lines ?? null,
+          replaceTracking: Boolean(body.replaceTracking),
           dryRun: Boolean(body.dryRun),
         });
         return { dryRun: Boolean(body.dryRun), pushes };
@@ -121,8 +169,70 @@ export function fulfilmentRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     }),
     defineRoute({
       method: "POST",
+      url: "/api/fulfilment/ship-batch",
+      auth: "orders.ship",
+      summary:
+        "Mark orders shipped, each with its own tracking ({order, carrier?, trackingNumber?, trackingUrl?}), all or nothing; an order already shipped with other tracking needs replaceTracking. dryRun shows the plan",
+      tags: ["fulfilment"],
+      status: 202,
+      body: z
+        .object({
+          shipments: z
+            .array(
+              z
+                .object({
+                  order: z.union([z.number().int().positive(), z.string().trim().min(1).max(100)]),
+                  carrier: z.string().trim().max(100).optional(),
+                  trackingNumber: z.string().trim().min(1).max(200).optional(),
+                  trackingUrl: trackingUrlField.optional(),
+                })
+                .strict(),
+            )
+            .min(1, "name at least one order")
+            .max(1000),
+          ...batchOptions,
+        })
+        .strict(),
+      async handler({ auth, body }) {
+        const ids = await orderIdsOrThrow(
+          ctx.db,
+          auth!.accountId!,
+          body.shipments.map((s) => s.order),
+        );
+        const pushes = await shipBatch(ctx, deps.queue, {
+          ...batchInput(auth!, body),
+          entries: body.shipments.map((s, i) => ({
+            orderId: ids[i]!,
+            carrier: s.carrier ?? null,
+            trackingNumber: s.trackingNumber ?? null,
+            trackingUrl: s.trackingUrl ?? null,
+          })),
+        });
+        return { dryRun: Boolean(body.dryRun), pushes };
+      },
+    }),
+    defineRoute({
+      method: "POST",
+      url: "/api/fulfilment/tracking-import",
+      auth: "orders.ship",
+      summary:
+        "Tracking numbers from a CSV (order number, carrier, tracking; a header is optional): all or nothing, each bad line named. dryRun shows the plan",
+      tags: ["fulfilment"],
+      status: 202,
+      body: z
+        .object({ csv: z.string().min(1, "the file is empty").max(2_000_000), ...batchOptions })
+        .strict(),
+      async handler({ auth, body }) {
+        const rows = parseTrackingCsv(body.csv);
+        const entries = await trackingFileEntries(ctx.db, auth!.accountId!, rows);
+        const pushes = await shipBatch(ctx, deps.queue, { ...batchInput(auth!, body), entries });
+        return { dryRun: Boolean(body.dryRun), lines: rows.length, pushes };
+      },
+    }),
+    defineRoute({
+      method: "POST",
       url: "/api/fulfilment/status",
-      auth: ["owner", "staff"],
+      auth: "orders.status",
       summary:
         "Set a marketplace status on orders (PACKED on BrickLink, Processing on BrickOwl); dryRun shows the plan",
       tags: ["fulfilment"],
@@ -145,7 +255,7 @@ export function fulfilmentRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     defineRoute({
       method: "GET",
       url: "/api/pushes",
-      auth: "user",
+      auth: "orders.read",
       summary: "Pushes to marketplaces (state pending, sent or failed), newest first",
       tags: ["fulfilment"],
       query: z.object({
@@ -173,7 +283,7 @@ export function fulfilmentRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     defineRoute({
       method: "POST",
       url: "/api/pushes/:id/retry",
-      auth: ["owner", "staff"],
+      auth: "pushes.retry",
       summary: "Send a failed push again",
       tags: ["fulfilment"],
       status: 202,
@@ -188,7 +298,7 @@ export function fulfilmentRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     defineRoute({
       method: "PATCH",
       url: "/api/orders/:ref",
-      auth: ["owner", "staff", "picker"],
+      auth: "orders.annotate",
       summary: "The seller's internal note and tags on an order (never sent to the marketplace)",
       tags: ["orders"],
       params: z.object({ ref: z.string().min(1).max(100) }),
@@ -196,9 +306,13 @@ export function fulfilmentRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
         .object({
           internalNote: z.string().max(5000).nullable().optional(),
           tags: z.array(z.string().trim().min(1).max(50)).max(50).optional(),
+          hold: z.boolean().optional(),
         })
         .strict()
-        .refine((b) => b.internalNote !== undefined || b.tags !== undefined, "give internalNote or tags"),
+        .refine(
+          (b) => b.internalNote !== undefined || b.tags !== undefined || b.hold !== undefined,
+          "give internalNote, tags or hold",
+        ),
       async handler({ auth, params, body }) {
         const [id] = await orderIdsOrThrow(ctx.db, auth!.accountId!, [params.ref]);
         await annotateOrder(ctx, {
@@ -207,9 +321,15 @@ export function fulfilmentRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
           orderId: id!,
           ...(body.internalNote !== undefined ? { internalNote: body.internalNote } : {}),
           ...(body.tags !== undefined ? { tags: body.tags } : {}),
+          ...(body.hold !== undefined ? { hold: body.hold } : {}),
         });
         const [o] = await ctx.db
-          .select({ internalNote: orders.internalNote, tags: orders.tags })
+          .select({
+            internalNote: orders.internalNote,
+            tags: orders.tags,
+            onHold: orders.onHold,
+            holdReason: orders.holdReason,
+          })
           .from(orders)
           .where(eq(orders.id, id!));
         return { order: { id, ...o } };

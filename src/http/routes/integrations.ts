@@ -34,7 +34,7 @@ export function integrationRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     defineRoute({
       method: "POST",
       url: "/api/integrations/:marketplace/sync",
-      auth: ["owner", "staff"],
+      auth: "sync.run",
       summary: "Sync every store of this marketplace now",
       tags: ["sync"],
       status: 202,
@@ -64,7 +64,7 @@ export function integrationRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     defineRoute({
       method: "GET",
       url: "/api/integrations/:marketplace/status",
-      auth: "user",
+      auth: "sync.read",
       summary: "Sync status of every store of this marketplace: last and active run, next run, API budget",
       tags: ["sync"],
       params: marketplaceParam,

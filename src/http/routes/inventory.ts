@@ -27,7 +27,7 @@ export function inventoryRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     defineRoute({
       method: "POST",
       url: "/api/inventory/import",
-      auth: ["owner"],
+      auth: "inventory.manage",
       summary:
         "Import the BrickLink store inventory as lots (stock rooms included), or link a BrickOwl store's lots to them",
       tags: ["inventory"],
@@ -39,22 +39,24 @@ export function inventoryRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     defineRoute({
       method: "GET",
       url: "/api/inventory/lots",
-      auth: "user",
+      auth: "inventory.read",
       summary: "Lots by location and item; search by item number, name or location",
       tags: ["inventory"],
       query: z.object({
         search: z.string().max(100).optional(),
+        /** Only lots the last reconcile could not explain (each with its reason). */
+        flagged: z.enum(["true", "false"]).optional(),
         limit: z.coerce.number().int().min(1).max(500).optional(),
         offset: z.coerce.number().int().min(0).max(10_000_000).optional(),
       }),
       async handler({ auth, query }) {
-        return listLots(ctx, auth!.accountId!, query);
+        return listLots(ctx, auth!.accountId!, { ...query, flagged: query.flagged === "true" });
       },
     }),
     defineRoute({
       method: "GET",
       url: "/api/inventory/lots/:ref",
-      auth: "user",
+      auth: "inventory.read",
       summary: "One lot (id or bricklink:<inventory id>) with its listings, its ledger and its pushes",
       tags: ["inventory"],
       params: lotRef,
@@ -65,7 +67,7 @@ export function inventoryRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     defineRoute({
       method: "POST",
       url: "/api/inventory/lots/:ref/adjust",
-      auth: ["owner", "staff"],
+      auth: "inventory.adjust",
       summary:
         "Change a lot's quantity by a signed amount: a ledger row, and the change pushed to every marketplace",
       tags: ["inventory"],
@@ -105,9 +107,9 @@ export function inventoryRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     defineRoute({
       method: "POST",
       url: "/api/inventory/reconcile",
-      auth: ["owner"],
+      auth: "inventory.manage",
       summary:
-        "Sync orders, then compare with BrickLink's inventory: BrickLink's quantities win where nothing explains a difference; lots on one side only are proposed, and created or deleted only with approve",
+        "Sync the orders of every linked store, then compare with BrickLink's inventory: BrickLink's quantities win where nothing on its way explains a difference, every linked marketplace is brought to them, lots nothing explains are flagged (nothing sent); lots on one side only are proposed, and created, deleted or flagged lots set only with approve",
       tags: ["inventory"],
       body: z.object({ connectionId: z.number().int().positive(), approve: z.boolean().optional() }).strict(),
       async handler({ auth, body }) {
@@ -124,7 +126,7 @@ export function inventoryRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     defineRoute({
       method: "GET",
       url: "/api/inventory/export",
-      auth: "user",
+      auth: "inventory.read",
       summary: "All lots as BrickLink mass-upload XML or as CSV",
       tags: ["inventory"],
       query: z.object({ format: z.enum(["xml", "csv"]) }),
@@ -147,7 +149,7 @@ export function inventoryRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     defineRoute({
       method: "POST",
       url: "/api/inventory/import-file",
-      auth: ["owner"],
+      auth: "inventory.manage",
       // The JSON form of a 25 MB file: escaped quotes and line breaks take room of their own.
       bodyLimit: 2 * MAX_IMPORT_FILE_CHARS,
       status: 202,
@@ -178,7 +180,7 @@ export function inventoryRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     defineRoute({
       method: "GET",
       url: "/api/inventory/import-jobs",
-      auth: ["owner"],
+      auth: "inventory.manage",
       summary: "The latest file imports with their progress",
       tags: ["inventory"],
       async handler({ auth }) {
@@ -188,7 +190,7 @@ export function inventoryRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     defineRoute({
       method: "GET",
       url: "/api/inventory/import-jobs/:id",
-      auth: ["owner"],
+      auth: "inventory.manage",
       summary:
         "One file import: state (queued, running, undoing, completed, failed, cancelled), lines done of total",
       tags: ["inventory"],
@@ -200,7 +202,7 @@ export function inventoryRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     defineRoute({
       method: "POST",
       url: "/api/inventory/import-jobs/:id/cancel",
-      auth: ["owner"],
+      auth: "inventory.manage",
       summary: "Stop a file import: what it already wrote is taken back",
       tags: ["inventory"],
       params: idParam,
@@ -213,7 +215,7 @@ export function inventoryRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     defineRoute({
       method: "GET",
       url: "/api/inventory/unmatched",
-      auth: "user",
+      auth: "inventory.read",
       summary: "Lines of open orders that match no lot (to link or fix by hand)",
       tags: ["inventory"],
       async handler({ auth }) {

@@ -214,7 +214,7 @@ export function oauthRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     defineRoute({
       method: "POST",
       url: "/api/connections/oauth/start",
-      auth: ["owner"],
+      auth: "connections.manage",
       summary:
         'Start "Connect with …": answers the marketplace\'s authorization URL to send the browser to (state and PKCE kept here)',
       tags: ["connections"],
@@ -348,7 +348,7 @@ export function oauthRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
             await requestSync(ctx, deps.queue, {
               accountId: auth!.accountId!,
               connectionId: done.connectionId,
-              trigger: "manual",
+              trigger: "first_import",
               mode: "full",
               includeArchived: false,
             });

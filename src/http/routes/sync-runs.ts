@@ -12,7 +12,7 @@ export function syncRunRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     defineRoute({
       method: "GET",
       url: "/api/sync-runs",
-      auth: "user",
+      auth: "sync.read",
       summary: "The sync log: every run with its trigger, counters, API calls and errors",
       tags: ["sync"],
       query: z.object({
@@ -27,7 +27,7 @@ export function syncRunRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     defineRoute({
       method: "GET",
       url: "/api/sync-runs/:id",
-      auth: "user",
+      auth: "sync.read",
       summary: "One sync run",
       tags: ["sync"],
       params: idParam,
@@ -40,7 +40,7 @@ export function syncRunRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     defineRoute({
       method: "POST",
       url: "/api/sync-runs/:id/cancel",
-      auth: ["owner", "staff"],
+      auth: "sync.run",
       summary: "Cancel a queued or running sync",
       tags: ["sync"],
       params: idParam,
@@ -53,7 +53,7 @@ export function syncRunRoutes(ctx: AppContext, deps: HttpDeps): RouteDef[] {
     defineRoute({
       method: "POST",
       url: "/api/sync-runs/:id/retry-failed",
-      auth: ["owner", "staff"],
+      auth: "sync.run",
       summary: "Fetch again just the orders that failed in this run",
       tags: ["sync"],
       status: 202,

@@ -56,7 +56,7 @@ export function userAdminRoutes(ctx: AppContext): RouteDef[] {
     defineRoute({
       method: "PATCH",
       url: "/api/users/:id",
-      auth: ["owner"],
+      auth: "users.manage",
       summary: "Change a user: role, name, or disabled (a disabled user's sessions and tokens stop at once)",
       tags: ["users"],
       params: idParam,
@@ -91,7 +91,7 @@ export function userAdminRoutes(ctx: AppContext): RouteDef[] {
     defineRoute({
       method: "DELETE",
       url: "/api/users/:id",
-      auth: ["owner"],
+      auth: "users.manage",
       summary: "Delete a user with their sessions and API tokens (the audit log keeps what they did)",
       tags: ["users"],
       params: idParam,
@@ -107,7 +107,7 @@ export function userAdminRoutes(ctx: AppContext): RouteDef[] {
     defineRoute({
       method: "POST",
       url: "/api/users/:id/password",
-      auth: ["owner"],
+      auth: "users.manage",
       summary: "Set a new password for a user (ends their sessions and clears a lockout)",
       tags: ["users"],
       params: idParam,
@@ -128,7 +128,7 @@ export function userAdminRoutes(ctx: AppContext): RouteDef[] {
     defineRoute({
       method: "POST",
       url: "/api/users/:id/logout",
-      auth: ["owner"],
+      auth: "users.manage",
       summary: "End all of a user's sessions (and revoke their API tokens with tokens: true)",
       tags: ["users"],
       params: idParam,

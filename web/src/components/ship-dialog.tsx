@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { api } from "../api.ts";
 import { marketplaceInfo } from "../format.ts";
+import { extrasOf, Review } from "./batch-ship-dialog.tsx";
 import { Dialog, ErrorText, toast } from "./ui.tsx";
 
 interface Planned {
@@ -9,6 +10,7 @@ interface Planned {
   marketplace: string;
   calls: string[];
   lines?: { lineId: number; externalLineId: string; quantity: number }[];
+  replacesTracking?: string[];
 }
 
 /** What the dialog needs of one order: its lines and what its shipments already carry. */
@@ -47,7 +49,13 @@ function leftToShip(o: ShipOrder): Map<number, number> {
  * Mark shipped: first shows what will be sent where (dry run), then sends on confirmation. For one
  * order of a marketplace that ships by line, the lines and quantities of this parcel can be chosen.
  */
-export function ShipDialog(props: { orderIds: number[]; onClose: () => void; onDone: () => void }) {
+export function ShipDialog(props: {
+  orderIds: number[];
+  onClose: () => void;
+  onDone: () => void;
+  /** A shipped order: send new tracking only (the review warns that it replaces the old). */
+  replace?: boolean;
+}) {
   const [form, setForm] = useState({
     carrier: "",
     trackingNumber: "",
@@ -60,6 +68,7 @@ export function ShipDialog(props: { orderIds: number[]; onClose: () => void; onD
   const [busy, setBusy] = useState(false);
   const [order, setOrder] = useState<ShipOrder | null>(null);
   const [qty, setQty] = useState<Record<number, number>>({});
+  const [extras, setExtras] = useState<Record<string, boolean>>({});
   const single = props.orderIds.length === 1 ? props.orderIds[0]! : null;
 
   useEffect(() => {
@@ -94,7 +103,10 @@ export function ShipDialog(props: { orderIds: number[]; onClose: () => void; onD
     shippedAt: form.shippedAt,
     ...(form.combine ? { combine: true } : {}),
     ...(byLine ? { lines: chosen } : {}),
+    ...(props.replace ? { setStatus: false } : {}),
+    ...(extras.drive_thru !== undefined ? { driveThru: extras.drive_thru } : {}),
   };
+  const available = order ? extrasOf([order.marketplace]) : [];
   async function preview() {
     if (byLine && chosen.length === 0) {
       setError(new Error("Choose at least one line for this parcel"));
@@ -111,10 +123,10 @@ export function ShipDialog(props: { orderIds: number[]; onClose: () => void; onD
       setBusy(false);
     }
   }
-  async function send() {
+  async function send(replace: boolean) {
     setBusy(true);
     try {
-      await api("POST", "/api/fulfilment/ship", body);
+      await api("POST", "/api/fulfilment/ship", { ...body, ...(replace ? { replaceTracking: true } : {}) });
       toast(
         `Marked ${props.orderIds.length} order${props.orderIds.length === 1 ? "" : "s"} shipped; sending to the marketplaces`,
       );
@@ -126,7 +138,11 @@ export function ShipDialog(props: { orderIds: number[]; onClose: () => void; onD
   }
   return (
     <Dialog
-      title={`Mark ${props.orderIds.length} order${props.orderIds.length === 1 ? "" : "s"} shipped`}
+      title={
+        props.replace
+          ? `Replace the tracking of ${order?.number ?? "the order"}`
+          : `Mark ${props.orderIds.length} order${props.orderIds.length === 1 ? "" : "s"} shipped`
+      }
       onClose={props.onClose}
       wide
     >
@@ -231,6 +247,18 @@ export function ShipDialog(props: { orderIds: number[]; onClose: () => void; onD
               Ships whole orders. To ship part of an order, open it and mark it shipped from there.
             </p>
           ) : null}
+          {props.replace
+            ? null
+            : available.map((x) => (
+                <label className="check" key={x.id}>
+                  <input
+                    type="checkbox"
+                    checked={extras[x.id] ?? false}
+                    onChange={(e) => setExtras({ ...extras, [x.id]: e.target.checked })}
+                  />
+                  {x.label}
+                </label>
+              ))}
           {props.orderIds.length > 1 ? (
             <label className="check">
               <input
@@ -256,30 +284,13 @@ export function ShipDialog(props: { orderIds: number[]; onClose: () => void; onD
           </div>
         </form>
       ) : (
-        <div className="stack">
-          <p>This will be sent:</p>
-          <ul className="plan">
-            {plan.map((p) => (
-              <li key={p.orderId}>
-                <strong>{p.number}</strong>
-                <ul>
-                  {(p.calls.length ? p.calls : ["nothing to send (already shipped)"]).map((c) => (
-                    <li key={c}>{c}</li>
-                  ))}
-                </ul>
-              </li>
-            ))}
-          </ul>
-          <ErrorText error={error} />
-          <div className="actions">
-            <button type="button" onClick={() => setPlan(null)}>
-              Back
-            </button>
-            <button type="button" className="primary" disabled={busy} onClick={() => void send()}>
-              Send to marketplaces
-            </button>
-          </div>
-        </div>
+        <Review
+          plan={plan}
+          busy={busy}
+          error={error}
+          onBack={() => setPlan(null)}
+          onSend={(replace) => void send(replace)}
+        />
       )}
     </Dialog>
   );

@@ -1,13 +1,35 @@
 import { type ReactNode, useEffect, useRef, useState } from "react";
 import { STATUS_LABELS } from "../format.ts";
 
-export function StatusBadge({ status, raw }: { status: string; raw?: string | null }) {
+export function StatusBadge({
+  status,
+  raw,
+  review,
+  held,
+}: {
+  status: string;
+  raw?: string | null;
+  /** Flagged for review: the marketplace reported an older status than this one. */
+  review?: boolean;
+  /** Held in Orderhub (by a rule or a person): not shipped until released. */
+  held?: boolean;
+}) {
   return (
     <span className="status-cell">
       <span className={`badge badge-${status}`} title={raw ? `Marketplace status: ${raw}` : undefined}>
         {STATUS_LABELS[status] ?? status}
       </span>
       {raw ? <span className="raw-status">{raw}</span> : null}
+      {review ? (
+        <span className="badge badge-review" title="The marketplace reported an older status: see the order">
+          Needs review
+        </span>
+      ) : null}
+      {held && status !== "on_hold" ? (
+        <span className="badge badge-on_hold" title="Held in Orderhub: released from the order's panel">
+          Held
+        </span>
+      ) : null}
     </span>
   );
 }

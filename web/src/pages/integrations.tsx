@@ -1,5 +1,14 @@
 import { type FormEvent, useCallback, useEffect, useRef, useState } from "react";
-import { api, type Budget, type Connection, FINAL_RUN_STATES, type Manifest, type SyncRun } from "../api.ts";
+import { can } from "../access.ts";
+import {
+  api,
+  type Budget,
+  type Connection,
+  FINAL_RUN_STATES,
+  type Manifest,
+  type SyncEstimate,
+  type SyncRun,
+} from "../api.ts";
 import { CopyButton, Dialog, ErrorText, toast } from "../components/ui.tsx";
 import { duration, formatDateTime, marketplaceInfo, marketplaceName, relative } from "../format.ts";
 
@@ -35,6 +44,7 @@ function BudgetChart({ budget }: { budget: Budget }) {
   const bw = w / budget.byHour.length;
   const colors: Record<string, string> = {
     orders: "#2563eb",
+    history: "#93c5fd",
     stock: "#16a34a",
     fulfilment: "#d97706",
     other: "#6b7280",
@@ -84,7 +94,7 @@ function BudgetChart({ budget }: { budget: Budget }) {
   );
 }
 
-export function IntegrationsPage({ userRole }: { userRole: string }) {
+export function IntegrationsPage() {
   const [list, setList] = useState<Connection[] | null>(null);
   const [manifests, setManifests] = useState<Manifest[]>([]);
   const [error, setError] = useState<unknown>(null);
@@ -115,7 +125,11 @@ export function IntegrationsPage({ userRole }: { userRole: string }) {
   useLive((e) => {
     if (e.type === "connection.updated" || e.type === "sync.progress") void load();
   });
-  const owner = userRole === "owner";
+  // What this user may do here comes from the permissions table (src/http/permissions.ts).
+  const owner = can("connections.manage");
+  const mayRun = can("sync.run");
+
+  const [fullSync, setFullSync] = useState<Connection | null>(null);
 
   async function sync(c: Connection, mode: "incremental" | "full") {
     try {
@@ -181,6 +195,20 @@ export function IntegrationsPage({ userRole }: { userRole: string }) {
                     ? `, ${c.budget.remainingToday?.toLocaleString()} of ${c.budget.limit.toLocaleString()} left`
                     : ""}
                 </dd>
+                {c.details && c.details.pending > 0 ? (
+                  <>
+                    <dt>Waiting for details</dt>
+                    <dd data-testid="details-backlog">
+                      {c.details.pending.toLocaleString()} orders listed, lines and address to come
+                      {" · "}
+                      {!c.details.estimatedDoneAt
+                        ? "not at this budget and schedule: raise the daily budget"
+                        : new Date(c.details.estimatedDoneAt).getTime() <= Date.now()
+                          ? "with the next sync"
+                          : `done ${relative(c.details.estimatedDoneAt)} at this budget (${formatDateTime(c.details.estimatedDoneAt)})`}
+                    </dd>
+                  </>
+                ) : null}
               </dl>
               <BudgetChart budget={c.budget} />
               {c.webhookUrl ? (
@@ -205,7 +233,7 @@ export function IntegrationsPage({ userRole }: { userRole: string }) {
                     <button type="button" onClick={() => setReconnect(c)}>
                       Reconnect
                     </button>
-                  ) : action === "retry" ? (
+                  ) : action === "retry" && mayRun ? (
                     <button type="button" onClick={() => void sync(c, "incremental")}>
                       Retry
                     </button>
@@ -217,16 +245,16 @@ export function IntegrationsPage({ userRole }: { userRole: string }) {
                   <button type="button" className="primary" onClick={() => setRunId(c.activeRun!.id)}>
                     Show progress
                   </button>
-                ) : (
+                ) : mayRun ? (
                   <>
                     <button type="button" className="primary" onClick={() => void sync(c, "incremental")}>
                       Sync now
                     </button>
-                    <button type="button" onClick={() => void sync(c, "full")}>
+                    <button type="button" onClick={() => setFullSync(c)}>
                       Full sync
                     </button>
                   </>
-                )}
+                ) : null}
                 {owner ? (
                   <button
                     type="button"
@@ -248,6 +276,17 @@ export function IntegrationsPage({ userRole }: { userRole: string }) {
         })}
       </div>
       {runId !== null ? <SyncDialog runId={runId} onClose={() => setRunId(null)} onRun={setRunId} /> : null}
+      {fullSync ? (
+        <FullSyncDialog
+          connection={fullSync}
+          onClose={() => setFullSync(null)}
+          onStart={() => {
+            const c = fullSync;
+            setFullSync(null);
+            void sync(c, "full");
+          }}
+        />
+      ) : null}
       {connecting ? (
         <ConnectDialog
           manifest={manifests.find((m) => m.id === connecting)!}
@@ -271,6 +310,47 @@ export function IntegrationsPage({ userRole }: { userRole: string }) {
         />
       ) : null}
     </div>
+  );
+}
+
+/** A full sync fetches every order again: what it costs in API calls, asked before it starts. */
+function FullSyncDialog(props: { connection: Connection; onClose: () => void; onStart: () => void }) {
+  const c = props.connection;
+  const [estimate, setEstimate] = useState<SyncEstimate | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    api<{ estimate: SyncEstimate }>("GET", `/api/connections/${c.id}/sync-estimate?mode=full`)
+      .then((r) => setEstimate(r.estimate))
+      .catch(setError);
+  }, [c.id]);
+  return (
+    <Dialog title={`Full sync of ${c.name}?`} onClose={props.onClose}>
+      <div className="stack">
+        <ErrorText error={error} />
+        {estimate ? (
+          <p data-testid="full-sync-cost">
+            A full sync fetches all {estimate.orders.toLocaleString()} orders again: about{" "}
+            <strong>{estimate.calls.toLocaleString()} API calls</strong>
+            {estimate.remainingToday !== null
+              ? ` — ${estimate.remainingToday.toLocaleString()} of today's ${estimate.dailyLimit?.toLocaleString()} are left${
+                  estimate.extraDays ? `; it needs ${estimate.extraDays} more day(s) of budget` : ""
+                }`
+              : ""}
+            . A normal sync only fetches new and changed orders.
+          </p>
+        ) : !error ? (
+          <p className="muted">Working out what it costs…</p>
+        ) : null}
+        <div className="actions">
+          <button type="button" onClick={props.onClose}>
+            Cancel
+          </button>
+          <button type="button" className="primary" disabled={!estimate} onClick={props.onStart}>
+            Start full sync
+          </button>
+        </div>
+      </div>
+    </Dialog>
   );
 }
 
@@ -386,7 +466,7 @@ export function SyncDialog({
             </>
           ) : null}
           <div className="actions">
-            {!done ? (
+            {!can("sync.run") ? null : !done ? (
               <button
                 type="button"
                 disabled={run.cancelRequested}

@@ -1,30 +1,14 @@
 import { useCallback, useEffect, useState } from "react";
+import { can } from "../access.ts";
 import { api, type OrderDetail } from "../api.ts";
+import { HoldNotice, SHIPPED_STATUSES } from "../components/batch-ship-dialog.tsx";
+import { OrderTimeline, ReviewNotice } from "../components/order-timeline.tsx";
 import { ShipDialog } from "../components/ship-dialog.tsx";
-import { CopyButton, ErrorText, StatusBadge, toast } from "../components/ui.tsx";
-import { formatDateTime, marketplaceName, STATUS_LABELS } from "../format.ts";
+import { ErrorText, StatusBadge, toast } from "../components/ui.tsx";
+import { formatDateTime, marketplaceName } from "../format.ts";
 import { useLive } from "../live.ts";
 import { useNewest } from "../newest.ts";
-
-const EVENT_TEXT: Record<string, (d: Record<string, unknown>) => string> = {
-  created: () => "Order imported",
-  ship_requested: (d) =>
-    `Marked shipped${d.trackingNumber ? `, tracking ${d.trackingNumber}` : ""}${d.carrier ? ` (${d.carrier})` : ""}${
-      Array.isArray(d.combinedWith) && d.combinedWith.length
-        ? `, one parcel with ${d.combinedWith.join(", ")}`
-        : ""
-    }`,
-  status_requested: (d) => `Asked the marketplace to set ${String(d.rawStatus)}`,
-  push_sent: () => "The marketplace accepted the update",
-  push_failed: (d) => `Update refused: ${String(d.reason)}`,
-  note: (d) => `Note: ${d.internalNote ?? ""}${Array.isArray(d.tags) ? ` tags ${d.tags.join(", ")}` : ""}`,
-};
-
-function sourceText(s: string): string {
-  if (s.startsWith("marketplace:")) return marketplaceName(s.slice(12));
-  if (s.startsWith("user")) return "you";
-  return s;
-}
+import { Charges, LotCell, ShipTo } from "./order-detail-parts.tsx";
 
 export function OrderDrawer({ id, onClose }: { id: string; onClose: () => void }) {
   const [o, setO] = useState<OrderDetail | null>(null);
@@ -50,7 +34,8 @@ export function OrderDrawer({ id, onClose }: { id: string; onClose: () => void }
   });
 
   const [shipping, setShipping] = useState(false);
-  const a = o?.shippingAddress;
+  // A shipped order is not marked shipped again: its tracking can be replaced (with a warning).
+  const shipped = o ? SHIPPED_STATUSES.has(o.status) : false;
   return (
     <aside className="drawer" aria-label={o ? `Order ${o.number}` : "Order"}>
       <div className="drawer-head">
@@ -64,8 +49,10 @@ export function OrderDrawer({ id, onClose }: { id: string; onClose: () => void }
         <p className="muted">Loading…</p>
       ) : (
         <div className="drawer-body">
+          <ReviewNotice order={o} onCleared={() => void load()} />
+          <HoldNotice order={o} onChanged={() => void load()} />
           <section className="facts">
-            <StatusBadge status={o.status} raw={o.rawStatus} />
+            <StatusBadge status={o.status} raw={o.rawStatus} review={o.needsReview} />
             <span>{marketplaceName(o.marketplace)}</span>
             <span>{formatDateTime(o.orderedAt)}</span>
             <span>Payment: {o.paymentStatus}</span>
@@ -76,23 +63,27 @@ export function OrderDrawer({ id, onClose }: { id: string; onClose: () => void }
                   View on {marketplaceName(o.marketplace)}
                 </a>
               ) : null}
-              <button type="button" className="small" onClick={() => setShipping(true)}>
-                Mark shipped…
-              </button>
-              <button
-                type="button"
-                className="small"
-                onClick={async () => {
-                  try {
-                    await api("POST", `/api/orders/${o.id}/refresh`);
-                    toast(`Refreshing ${o.number} from ${marketplaceName(o.marketplace)}…`);
-                  } catch (err) {
-                    toast(err instanceof Error ? err.message : String(err), "error");
-                  }
-                }}
-              >
-                Refresh order
-              </button>
+              {can("orders.ship") ? (
+                <button type="button" className="small" onClick={() => setShipping(true)}>
+                  {shipped ? "Replace tracking…" : "Mark shipped…"}
+                </button>
+              ) : null}
+              {can("orders.refresh") ? (
+                <button
+                  type="button"
+                  className="small"
+                  onClick={async () => {
+                    try {
+                      await api("POST", `/api/orders/${o.id}/refresh`);
+                      toast(`Refreshing ${o.number} from ${marketplaceName(o.marketplace)}…`);
+                    } catch (err) {
+                      toast(err instanceof Error ? err.message : String(err), "error");
+                    }
+                  }}
+                >
+                  Refresh order
+                </button>
+              ) : null}
             </span>
           </section>
           <section className="two">
@@ -111,8 +102,7 @@ export function OrderDrawer({ id, onClose }: { id: string; onClose: () => void }
               ) : null}
             </div>
             <div>
-              <h3>Ship to {a ? <CopyButton text={a.full} label="Copy address" /> : null}</h3>
-              <p className="address">{a ? a.full : "No shipping address on the order"}</p>
+              <ShipTo order={o} />
               <p className="muted">
                 {o.shippingMethod ?? ""}
                 {o.trackingNumbers.length ? ` · tracking ${o.trackingNumbers.join(", ")}` : ""}
@@ -145,6 +135,7 @@ export function OrderDrawer({ id, onClose }: { id: string; onClose: () => void }
                         <td>{l.location ?? "—"}</td>
                         <td>
                           <span className="mono">{l.itemNo}</span> {l.name}
+                          <LotCell line={l} marketplace={o.marketplace} />
                         </td>
                         <td>{l.colorName ?? ""}</td>
                         <td>{l.condition}</td>
@@ -157,33 +148,7 @@ export function OrderDrawer({ id, onClose }: { id: string; onClose: () => void }
               </table>
             </div>
           </section>
-          <section className="totals">
-            {(
-              [
-                ["Subtotal", o.totals.subtotal],
-                ["Shipping", o.totals.shipping],
-                ["Fees", o.totals.fees],
-                ["Credits", o.totals.credits],
-                ["Tax", o.totals.tax],
-              ] as const
-            )
-              .filter(([k, m]) => k === "Subtotal" || k === "Shipping" || m.amount !== 0)
-              .map(([k, m]) => (
-                <div key={k}>
-                  <span>{k}</span>
-                  <span className="num">
-                    {k === "Credits" ? "−" : ""}
-                    {m.display} {m.currency}
-                  </span>
-                </div>
-              ))}
-            <div className="grand">
-              <span>Total</span>
-              <span className="num">
-                {o.totals.grandTotal.display} {o.totals.grandTotal.currency}
-              </span>
-            </div>
-          </section>
+          <Charges order={o} />
           {o.shipments?.length ? (
             <section>
               <h3>Shipments</h3>
@@ -215,7 +180,7 @@ export function OrderDrawer({ id, onClose }: { id: string; onClose: () => void }
                     <span className={`dot dot-${p.state}`} aria-hidden="true" />
                     {p.action === "ship" ? "Shipment" : "Status"} — {p.state}
                     {p.lastError ? <span className="error"> · {p.lastError}</span> : null}
-                    {p.state === "failed" ? (
+                    {p.state === "failed" && can("pushes.retry") ? (
                       <button
                         type="button"
                         className="small"
@@ -234,27 +199,13 @@ export function OrderDrawer({ id, onClose }: { id: string; onClose: () => void }
               </ul>
             </section>
           ) : null}
-          <section>
-            <h3>Timeline</h3>
-            <ol className="timeline">
-              {o.events.map((e) => (
-                <li key={e.id}>
-                  <time dateTime={e.at}>{formatDateTime(e.at)}</time>
-                  <span>
-                    {e.kind === "status_changed"
-                      ? `${STATUS_LABELS[e.fromStatus ?? ""] ?? e.fromStatus ?? "—"} → ${STATUS_LABELS[e.toStatus ?? ""] ?? e.toStatus}${e.rawStatus ? ` (${e.rawStatus})` : ""}`
-                      : (EVENT_TEXT[e.kind]?.(e.detail) ?? e.kind)}
-                  </span>
-                  <span className="muted">{sourceText(e.source)}</span>
-                </li>
-              ))}
-            </ol>
-          </section>
+          <OrderTimeline order={o} />
         </div>
       )}
       {shipping && o ? (
         <ShipDialog
           orderIds={[o.id]}
+          replace={shipped}
           onClose={() => setShipping(false)}
           onDone={() => {
             setShipping(false);

@@ -36,12 +36,23 @@ function order(i: number, over: Partial<OrderRow> = {}): OrderRow {
 }
 
 const calls: string[] = [];
+const views = [
+  { id: "all", name: "All", query: "", builtIn: true, count: 250 },
+  {
+    id: "awaiting-shipment",
+    name: "Awaiting shipment",
+    query: "status=processing",
+    builtIn: true,
+    count: 12,
+  },
+];
 beforeEach(() => {
   calls.length = 0;
   history.replaceState(null, "", "/");
   vi.stubGlobal(
     "fetch",
     vi.fn(async (url: string) => {
+      if (url.startsWith("/api/views")) return new Response(JSON.stringify({ views }), { status: 200 });
       calls.push(url);
       const rows = [1, 2, 3, 4, 5].map((i) => order(i));
       return new Response(JSON.stringify({ orders: rows, total: 250, page: 1, pageSize: 100 }), {
@@ -56,6 +67,31 @@ afterEach(() => {
 });
 
 describe("orders table", () => {
+  it("sends the days picked as days: the server takes To as the whole day, in the account's time zone", async () => {
+    render(<OrdersPage />);
+    await screen.findByText("BL-1001");
+    await act(async () => {
+      fireEvent.change(screen.getByLabelText("From"), { target: { value: "2026-12-01" } });
+    });
+    await act(async () => {
+      fireEvent.change(screen.getByLabelText("To"), { target: { value: "2026-12-02" } });
+    });
+    await waitFor(() => expect(calls.at(-1)).toContain("from=2026-12-01&to=2026-12-02"));
+  });
+
+  it("shows the views with their counts and clears the filters in one click", async () => {
+    history.replaceState(null, "", "/?status=shipped&q=lukasz");
+    render(<OrdersPage />);
+    await screen.findByText("BL-1001");
+    expect((await screen.findByText("Awaiting shipment")).closest("a")!.textContent).toContain("12");
+    await act(async () => {
+      fireEvent.click(screen.getByRole("button", { name: "Clear filters" }));
+    });
+    expect(location.search).toBe("");
+    await waitFor(() => expect(calls.at(-1)).not.toContain("status="));
+    expect(screen.getByText("All").closest("a")!.getAttribute("aria-current")).toBe("true");
+  });
+
   it("shows the rows with unified status and raw status, marketplace and total", async () => {
     render(<OrdersPage />);
     await screen.findByText("BL-1003");
@@ -133,6 +169,7 @@ describe("orders table", () => {
     vi.stubGlobal(
       "fetch",
       vi.fn(async (url: string) => {
+        if (url.startsWith("/api/views")) return new Response(JSON.stringify({ views }), { status: 200 });
         calls.push(url);
         const v = ++version;
         await new Promise<void>((release) => waiting.push({ url, release }));

@@ -15,6 +15,16 @@ const STATE_TEXT: Record<string, string> = {
   cancelled: "Cancelled",
 };
 
+/** Why a run started, in a seller's words. */
+export const TRIGGER_TEXT: Record<string, string> = {
+  schedule: "Schedule",
+  manual: "Sync now",
+  webhook: "Marketplace notice",
+  refresh: "Order refresh",
+  first_import: "First import",
+  demo: "Demo store",
+};
+
 /** Every sync run: the audit trail of what was pulled, when, and what it cost. */
 export function SyncLogPage() {
   const { search } = useLocation();
@@ -91,7 +101,7 @@ export function SyncLogPage() {
                 >
                   <td>{formatDateTime(r.startedAt ?? r.createdAt)}</td>
                   <td>{name(r.connectionId)}</td>
-                  <td>{r.trigger}</td>
+                  <td title={r.trigger}>{TRIGGER_TEXT[r.trigger] ?? r.trigger}</td>
                   <td>{r.mode}</td>
                   <td>
                     <span className={`run run-${r.state}`}>{STATE_TEXT[r.state] ?? r.state}</span>
