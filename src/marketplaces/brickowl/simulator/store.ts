@@ -31,6 +31,19 @@ const BUYERS: [string, string, string, string, string, string][] = [
   ["maplebricks", "Amélie", "Tremblay", "CA", "Canada", "Montréal"],
 ];
 
+/** A postcode (and region, where the country's addresses have one) in each buyer's city. */
+const POSTCODES: Record<string, string> = {
+  GB: "SW1A 1AA",
+  DE: "10115",
+  FR: "69002",
+  PL: "31-147",
+  DK: "5970",
+  BG: "1000",
+  US: "97201",
+  CA: "H2X 1Y4",
+};
+const REGIONS: Record<string, string> = { US: "OR", CA: "QC" };
+
 /** UK local time as BrickOwl writes it: "+01:00" in British Summer Time, "+00:00" otherwise. */
 export function ukIso(d: Date): string {
   const y = d.getUTCFullYear();
@@ -180,11 +193,11 @@ export function makeOrderBuilder(rnd: () => number, lots: Json[], storeId: strin
       ship_last_name: last,
       ship_country_code: cc,
       ship_country: country,
-      ship_post_code: cc === "GB" ? "SW1A 1AA" : "10115",
+      ship_post_code: POSTCODES[cc] ?? "10115",
       ship_street_1: "12 Orchard Road",
       ship_street_2: rnd() < 0.3 ? "Flat 3" : "",
       ship_city: city,
-      ship_region: "",
+      ship_region: REGIONS[cc] ?? "",
       ship_phone: "",
     };
     return { order, items };
