@@ -5,6 +5,7 @@ import { isMarketplaceError, type MarketplaceError } from "../core/errors.ts";
 import { MoneyParseError } from "../core/money.ts";
 import type { OrderInput } from "../core/order.ts";
 import type { Tx } from "../db/connection.ts";
+import { describeDbError } from "../db/errors.ts";
 import { refreshStatistics } from "../db/maintenance.ts";
 import { readCursor, writeCursor } from "../db/repos/cursors.ts";
 import { getSyncRun, isFinal, listSyncRuns, type SyncRunRow } from "../db/repos/sync-runs.ts";
@@ -636,7 +637,7 @@ async function runClaimed(ctx: AppContext, first: SyncRunRow, opts: RunOptions):
       return await finish("failed", actionable(err, d.reason));
     }
     log.error({ err }, "sync run failed");
-    return await finish("failed", `sync failed: ${err instanceof Error ? err.message : String(err)}`);
+    return await finish("failed", `sync failed: ${describeDbError(err)}`);
   } finally {
     // Calls leased but not made go back to the shared budget.
     await session.close().catch((err) => log.warn({ err }, "could not return unused API calls"));
