@@ -5,21 +5,13 @@
  *
  *   npm run bench -- bench/ui-pick.ts [--orders 100] [--lines 8] [--runs 15] [--quick]
  */
-import { spawnSync } from "node:child_process";
-import { rmSync } from "node:fs";
-import { chromium } from "playwright-core";
-import { hashPassword } from "../src/auth/passwords.ts";
 import { orderInputSchema, type UnifiedOrder } from "../src/core/order.ts";
 import { bulkInsert } from "../src/db/bulk.ts";
-import { createAccount } from "../src/db/repos/accounts.ts";
-import { insertConnection } from "../src/db/repos/connections.ts";
 import { lineRows, orderRow } from "../src/db/repos/orders.ts";
-import { insertUser } from "../src/db/repos/users.ts";
 import { orderLines, orders } from "../src/db/schema.ts";
 import { addOrdersToPickBatch } from "../src/fulfillment/pick-batches.ts";
-import { startServer } from "../src/server.ts";
-import { testSettings } from "../test/helpers/db.ts";
 import { below, options, writeSummary } from "./lib/report.ts";
+import { pct, startUiWorld } from "./lib/ui-world.ts";
 
 const opts = options({ orders: ["100", "20"], lines: ["8", "4"], runs: ["15", "3"] });
 const ORDERS = Number(opts.orders);
@@ -47,44 +39,8 @@ const PARTS = [
   "60592",
 ];
 
-const pct = (xs: number[], p: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
-
-const built = spawnSync(process.execPath, ["scripts/build-web.js"], { stdio: "inherit" });
-if (built.status !== 0) throw new Error("building the web UI failed");
-
-const settings = { ...testSettings({ logLevel: "error" }), port: 0 };
-const server = await startServer(settings, { role: "all" });
-const ctx = server.ctx;
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const { server, ctx, browser, accountId, connectionId, close } = await startUiWorld("picker");
 try {
-  const account = await createAccount(ctx.db, { name: "Bench", slug: "bench" });
-  await insertUser(ctx.db, {
-    accountId: account.id,
-    email: "bench@example.com",
-    passwordHash: await hashPassword("benchmark password"),
-    role: "picker",
-  });
-  const conn = await insertConnection(ctx.db, ctx.box, {
-    accountId: account.id,
-    marketplace: "bricklink",
-    name: "BL",
-    baseUrl: "http://127.0.0.1:1/none",
-    config: {},
-    secrets: {},
-  });
   // Orders of LINES distinct lots each, from a shared shelf: lots repeat across orders.
   const batch: UnifiedOrder[] = [];
   for (let i = 0; i < ORDERS; i++) {
@@ -123,7 +79,7 @@ try {
     );
   }
   const ids = await ctx.db.transaction(async (tx) => {
-    const c = { accountId: account.id, connectionId: conn.id, source: "bench", at: new Date() };
+    const c = { accountId, connectionId, source: "bench", at: new Date() };
     const rows = await bulkInsert(
       tx,
       orders,
@@ -133,11 +89,11 @@ try {
     await bulkInsert(
       tx,
       orderLines,
-      batch.flatMap((o, k) => lineRows(o, Number(rows[k]!.id), account.id)),
+      batch.flatMap((o, k) => lineRows(o, Number(rows[k]!.id), accountId)),
     );
     return rows.map((r) => Number(r.id));
   });
-  const { batchId } = await addOrdersToPickBatch(ctx.db, account.id, "Bench batch", ids);
+  const { batchId } = await addOrdersToPickBatch(ctx.db, accountId, "Bench batch", ids);
   const lots = await ctx.database.sql.executeSql(
     "select count(*)::int as n from pick_batch_items where batch_id = $1",
     [batchId],
@@ -273,7 +229,5 @@ try {
     ],
   );
 } finally {
-  await browser.close();
-  await server.stop();
-  rmSync(settings.dataDir, { recursive: true, force: true });
+  await close();
 }

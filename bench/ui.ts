@@ -5,21 +5,13 @@
  *
  *   npm run bench -- bench/ui.ts [--orders 100000] [--runs 7] [--quick]
  */
-import { spawnSync } from "node:child_process";
-import { rmSync } from "node:fs";
-import { chromium } from "playwright-core";
-import { hashPassword } from "../src/auth/passwords.ts";
 import { orderInputSchema, type UnifiedOrder } from "../src/core/order.ts";
 import { bulkInsert } from "../src/db/bulk.ts";
 import { maintainDatabase } from "../src/db/maintenance.ts";
-import { createAccount } from "../src/db/repos/accounts.ts";
-import { insertConnection } from "../src/db/repos/connections.ts";
 import { lineRows, orderRow } from "../src/db/repos/orders.ts";
-import { insertUser } from "../src/db/repos/users.ts";
 import { orderLines, orders } from "../src/db/schema.ts";
-import { startServer } from "../src/server.ts";
-import { testSettings } from "../test/helpers/db.ts";
 import { below, options, writeSummary } from "./lib/report.ts";
+import { pct, startUiWorld } from "./lib/ui-world.ts";
 
 const opts = options({ orders: ["100000", "2000"], runs: ["7", "2"] });
 const ORDERS = Number(opts.orders);
@@ -36,45 +28,8 @@ const NAMES = [
   "Seán O'Brien",
 ];
 
-const pct = (xs: number[], p: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
-
-// The UI as `npm start` serves it.
-const built = spawnSync(process.execPath, ["scripts/build-web.js"], { stdio: "inherit" });
-if (built.status !== 0) throw new Error("building the web UI failed");
-
-const settings = { ...testSettings({ logLevel: "error" }), port: 0 };
-const server = await startServer(settings, { role: "all" });
-const ctx = server.ctx;
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const { server, ctx, browser, accountId, connectionId, close } = await startUiWorld("owner");
 try {
-  const account = await createAccount(ctx.db, { name: "Bench", slug: "bench" });
-  await insertUser(ctx.db, {
-    accountId: account.id,
-    email: "bench@example.com",
-    passwordHash: await hashPassword("benchmark password"),
-    role: "owner",
-  });
-  const conn = await insertConnection(ctx.db, ctx.box, {
-    accountId: account.id,
-    marketplace: "bricklink",
-    name: "BL",
-    baseUrl: "http://127.0.0.1:1/none",
-    config: {},
-    secrets: {},
-  });
   let t = performance.now();
   const start = Date.UTC(2024, 0, 1);
   for (let b = 0; b < ORDERS; b += BATCH) {
@@ -111,7 +66,7 @@ try {
       );
     }
     await ctx.db.transaction(async (tx) => {
-      const c = { accountId: account.id, connectionId: conn.id, source: "bench", at: new Date() };
+      const c = { accountId, connectionId, source: "bench", at: new Date() };
       const ids = await bulkInsert(
         tx,
         orders,
@@ -123,7 +78,7 @@ try {
       await bulkInsert(
         tx,
         orderLines,
-        batch.flatMap((o, k) => lineRows(o, Number(ids[k]!.id), account.id)),
+        batch.flatMap((o, k) => lineRows(o, Number(ids[k]!.id), accountId)),
       );
     });
   }
@@ -236,7 +191,5 @@ try {
     ],
   );
 } finally {
-  await browser.close();
-  await server.stop();
-  rmSync(settings.dataDir, { recursive: true, force: true });
+  await close();
 }

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, type SQL, sql } from "drizzle-orm";
 import { AppError, badRequest, notFound } from "../core/errors.ts";
 import type { Db, DbOrTx } from "../db/connection.ts";
 import {
@@ -116,6 +116,37 @@ export function walkingOrder<
  * with every order's share. Orders already in the batch are left as they are. One transaction;
  * adds to one batch run one after another (the batch row is locked).
  */
+/** The lines of orders that are picked and packed (not removed, not digital), with their lot's location. */
+function pickableLines(db: DbOrTx, accountId: number | string, orderCondition: SQL) {
+  return db
+    .select({
+      id: orderLines.id,
+      orderId: orderLines.orderId,
+      lotId: orderLines.lotId,
+      itemType: orderLines.itemType,
+      itemNo: orderLines.itemNo,
+      name: orderLines.name,
+      colorId: orderLines.colorId,
+      colorName: orderLines.colorName,
+      condition: orderLines.condition,
+      quantity: orderLines.quantity,
+      shippedQty: orderLines.shippedQty,
+      lineLocation: orderLines.location,
+      lotLocation: inventoryLots.location,
+      extra: orderLines.extra,
+    })
+    .from(orderLines)
+    .leftJoin(inventoryLots, eq(inventoryLots.id, orderLines.lotId))
+    .where(
+      and(
+        eq(orderLines.accountId, Number(accountId)),
+        orderCondition,
+        isNull(orderLines.removedAt),
+        eq(orderLines.digital, false),
+      ),
+    );
+}
+
 export async function addOrdersToPickBatch(
   db: DbOrTx,
   accountId: string | number,
@@ -183,34 +214,11 @@ export async function addOrdersToPickBatch(
     });
     await tx.insert(pickBatchOrders).values(rows);
 
-    const lines = await tx
-      .select({
-        id: orderLines.id,
-        orderId: orderLines.orderId,
-        lotId: orderLines.lotId,
-        itemType: orderLines.itemType,
-        itemNo: orderLines.itemNo,
-        name: orderLines.name,
-        colorId: orderLines.colorId,
-        colorName: orderLines.colorName,
-        condition: orderLines.condition,
-        quantity: orderLines.quantity,
-        shippedQty: orderLines.shippedQty,
-        lineLocation: orderLines.location,
-        lotLocation: inventoryLots.location,
-        extra: orderLines.extra,
-      })
-      .from(orderLines)
-      .leftJoin(inventoryLots, eq(inventoryLots.id, orderLines.lotId))
-      .where(
-        and(
-          eq(orderLines.accountId, account),
-          inArray(orderLines.orderId, fresh),
-          isNull(orderLines.removedAt),
-          eq(orderLines.digital, false),
-        ),
-      )
-      .orderBy(asc(orderLines.orderId), asc(orderLines.position), asc(orderLines.id));
+    const lines = await pickableLines(tx, account, inArray(orderLines.orderId, fresh)).orderBy(
+      asc(orderLines.orderId),
+      asc(orderLines.position),
+      asc(orderLines.id),
+    );
 
     type Fold = Omit<typeof pickBatchItems.$inferInsert, "breakdown"> & {
       breakdown: { orderId: number; lineId: number; tote: string; quantity: number }[];
@@ -777,33 +785,10 @@ export async function packView(db: DbOrTx, accountId: number, orderId: number) {
     .from(orders)
     .where(and(eq(orders.accountId, accountId), eq(orders.id, orderId)));
   if (!o) throw notFound(`order ${orderId}`);
-  const lines = await db
-    .select({
-      id: orderLines.id,
-      lotId: orderLines.lotId,
-      itemType: orderLines.itemType,
-      itemNo: orderLines.itemNo,
-      name: orderLines.name,
-      colorId: orderLines.colorId,
-      colorName: orderLines.colorName,
-      condition: orderLines.condition,
-      quantity: orderLines.quantity,
-      shippedQty: orderLines.shippedQty,
-      lineLocation: orderLines.location,
-      lotLocation: inventoryLots.location,
-      extra: orderLines.extra,
-    })
-    .from(orderLines)
-    .leftJoin(inventoryLots, eq(inventoryLots.id, orderLines.lotId))
-    .where(
-      and(
-        eq(orderLines.accountId, accountId),
-        eq(orderLines.orderId, orderId),
-        isNull(orderLines.removedAt),
-        eq(orderLines.digital, false),
-      ),
-    )
-    .orderBy(asc(orderLines.position), asc(orderLines.id));
+  const lines = await pickableLines(db, accountId, eq(orderLines.orderId, orderId)).orderBy(
+    asc(orderLines.position),
+    asc(orderLines.id),
+  );
   return {
     order: o,
     lines: lines.map((l) => ({
